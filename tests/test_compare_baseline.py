@@ -14,6 +14,7 @@ import pytest
 from finetune_helpers import make_dataset
 from vecgraft.cli import main
 from vecgraft.errors import ConfigError
+from vecgraft.evaluate.bootstrap import paired_se
 from vecgraft.evaluate.compare import CompareConfig, compare, vectors_language
 from vecgraft.evaluate.report import baseline_verdicts
 from vecgraft.vectors import Vectors
@@ -41,11 +42,24 @@ def test_linear_row_is_added_and_judged(task: dict[str, Path], tmp_path: Path) -
     linear = next(c for c in result.cells if c.source == "linear")
     assert (Path(linear.run_dir) / "linear.safetensors").exists()
     tiny = next(c for c in result.cells if c.source == "tiny")
-    verdicts = baseline_verdicts(result.to_dict())
+    data = result.to_dict()
+    verdicts = baseline_verdicts(data)
     assert len(verdicts) == 2 and verdicts[1].startswith("Fraction 1: always predicting")
     gap = 100 * (tiny.accuracy - linear.accuracy)
-    expected = (f"beats it by {gap:.2f} points" if gap > 0
-                else f"does not beat it ({gap:+.2f} points)")
+
+    def runs(name: str) -> list[tuple[np.ndarray, np.ndarray]]:  # its kept test predictions
+        record = next(c for c in data["cells"] if c["source"] == name)["test_predictions"]
+        return [(np.array(record["gold"].split(), dtype=int),
+                 np.array(record["predicted"].split(), dtype=int))]  # fmt: skip
+
+    # the gap is judged by its paired bootstrap standard error (binomial before predictions)
+    two_se = 100 * 2 * paired_se(runs("tiny"), runs("linear"), "accuracy")
+    expected = (
+        f"is not distinguishable from it (gap {gap:+.2f} points, 2 SE {two_se:.2f} points)"
+        if abs(gap) <= two_se else
+        f"beats it by {gap:.2f} points, more than 2 SE ({two_se:.2f} points)" if gap > 0 else
+        f"does not beat it ({gap:+.2f} points; 2 SE {two_se:.2f} points)"
+    )  # fmt: skip
     assert f"reaches {100 * linear.accuracy:.2f}% accuracy" in verdicts[0]
     assert expected in verdicts[0]
     assert verdicts[0] in (tmp_path / "out" / "report.md").read_text()
@@ -1418,3 +1432,155 @@ def test_a_rerun_with_no_intrinsic_keeps_the_scores_of_the_same_vectors(
     assert ("| vectors | 76 × 8 | 100.0% | 100.0% | not computed (--no-intrinsic) | not "
             "computed (--no-intrinsic) |") in report
 
+
+def _with_predictions(
+    data: dict[str, Any], gold: list[str], predicted: dict[str, list[str]], majority: str
+) -> dict[str, Any]:
+    """`data` with one fraction-1 cell per row keeping its test predictions (as compare does).
+
+    `predicted`: each row's label per test text; every row's mean is set to its scores.
+    """
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = sorted(set(gold))
+    ids = {name: i for i, name in enumerate(labels)}
+    always = [majority] * len(gold)
+    data["cells"] = []
+    for row in data["summary"]:
+        guess = predicted[row["source"]]
+        row["accuracy_mean"] = accuracy_score(gold, guess)
+        row["macro_f1_mean"] = f1_score(gold, guess, average="macro")
+        data["cells"].append({
+            "source": row["source"], "fraction": 1.0, "seed": 0, "sizes": {"test": len(gold)},
+            "majority_baseline": {"label": majority, "accuracy": accuracy_score(gold, always),
+                                  "macro_f1": f1_score(gold, always, average="macro")},
+            "test_predictions": {"labels": labels,
+                                 "gold": " ".join(str(ids[g]) for g in gold),
+                                 "predicted": " ".join(str(ids[p]) for p in guess)},
+        })  # fmt: skip
+    return data
+
+
+def _one_moved_data(metric: str) -> dict[str, Any]:
+    """300 test texts, 210 'a': linear and random always say 'a', glove moves one 'b' text."""
+    gold = ["a"] * 210 + ["b"] * 90
+    moved = ["a"] * 299 + ["b"]
+    data = _verdict_data(("linear", "linear", 0), ("random", "random", 0), ("glove", "vectors", 0))
+    data["settings"]["finetune"]["metric"] = metric
+    return _with_predictions(data, gold, {"linear": ["a"] * 300, "random": ["a"] * 300,
+                                          "glove": moved}, "a")  # fmt: skip
+
+
+def test_a_macro_f1_lead_of_one_moved_text_is_not_distinguishable() -> None:
+    # a tester's run: glove moved one of 300 test texts off the majority label and "beat"
+    # random and the majority class by 1.18 points of macro F1 (0.4236 against 0.4118); the
+    # paired bootstrap over the test texts puts 2 SE of that gap at 2.31 points
+    comparison, majority = baseline_verdicts(_one_moved_data("macro_f1"))
+    assert comparison == (
+        "Fraction 1 (judged by macro F1, the runs' metric): the linear baseline (TF-IDF n-grams "
+        "+ linear SVM) reaches 41.18% macro F1; the best pretrained source, glove, is not "
+        "distinguishable from it (gap +1.18 points, 2 SE 2.31 points); no pretrained source "
+        "beat the baseline by more than 2 SE. The best pretrained source, glove (42.36%), is "
+        "not distinguishable from random initialisation (41.18%): gap +1.18 points, 2 SE 2.31 "
+        "points, so these vectors are not shown to help this task."
+    )
+    assert majority == (
+        "Fraction 1 (judged by macro F1, the runs' metric): always predicting the most "
+        "frequent training label ('a') scores 41.18% macro F1 on the 300 test texts; linear "
+        "(41.18%) and random (41.18%) are not above it, so no better, and glove (42.36%; gap "
+        "+1.18 points, 2 SE 2.31 points) is not distinguishable from it, so not "
+        "distinguishably better than always predicting the majority class."
+    )
+
+
+def test_an_accuracy_gap_with_kept_predictions_is_judged_by_its_paired_standard_error() -> None:
+    # the binomial margin "as if independent" (7.48 points on 300 texts) gives way to the
+    # gap's own: the rows differ on one text, 2 SE 0.66 points
+    comparison, majority = baseline_verdicts(_one_moved_data("accuracy"))
+    assert comparison.startswith(
+        "Fraction 1: the linear baseline (TF-IDF n-grams + linear SVM) reaches 70.00% accuracy; "
+        "the best pretrained source, glove, is not distinguishable from it (gap +0.33 points, "
+        "2 SE 0.66 points); no pretrained source beat the baseline by more than 2 SE. "
+    )
+    assert "as if independent" not in comparison
+    assert majority.endswith(
+        "and glove (70.33%; gap +0.33 points, 2 SE 0.66 points) is not distinguishable from "
+        "it, so not distinguishably better than always predicting the majority class."
+    )
+
+
+def test_a_macro_f1_lead_of_84_against_40_is_a_win() -> None:
+    # the reverted fixed guard called this "not shown to help"
+    gold = ["a"] * 100 + ["b"] * 100
+    good = ["a"] * 84 + ["b"] * 16 + ["b"] * 84 + ["a"] * 16
+    poor = ["a"] * 40 + ["b"] * 60 + ["b"] * 40 + ["a"] * 60
+    data = _verdict_data(("linear", "linear", 0), ("random", "random", 0), ("glove", "vectors", 0))
+    data["settings"]["finetune"]["metric"] = "macro_f1"
+    data = _with_predictions(data, gold, {"linear": poor, "random": poor, "glove": good}, "a")
+    comparison, majority = baseline_verdicts(data)
+    assert comparison == (
+        "Fraction 1 (judged by macro F1, the runs' metric): the linear baseline (TF-IDF n-grams "
+        "+ linear SVM) reaches 40.00% macro F1; the best pretrained source, glove, beats it by "
+        "44.00 points, more than 2 SE (6.98 points) (sources above the baseline by more than "
+        "2 SE: glove). The best pretrained source, glove (84.00%), beats random initialisation "
+        "(40.00%) by 44.00 points, more than 2 SE (6.98 points)."
+    )
+    # always 'a' scores 33.33 % macro F1: linear and random (40 %) are within their 2 SE
+    assert majority.endswith(
+        "; linear (40.00%; gap +6.67 points, 2 SE 7.51 points) and random (40.00%; gap +6.67 "
+        "points, 2 SE 7.51 points) are not distinguishable from it, so not distinguishably "
+        "better than always predicting the majority class."
+    )
+    # random ahead beyond its 2 SE: the vectors do not help
+    data["summary"][1]["source"] = data["cells"][1]["source"] = "rnd"
+    data["sources"][1]["name"] = "rnd"
+    data["summary"][2]["source"] = data["cells"][2]["source"] = "w2v"
+    data["sources"][2]["name"] = "w2v"
+    swapped = _with_predictions(data, gold, {"linear": poor, "rnd": good, "w2v": poor}, "a")
+    assert baseline_verdicts(swapped)[0].endswith(
+        " Random initialisation (rnd, 84.00%) beats the best pretrained source, w2v (40.00%), "
+        "by 44.00 points, more than 2 SE (6.98 points): these vectors do not help this task."
+    )
+    # every row clear of the majority class by its own 2 SE
+    clear = _with_predictions(swapped, gold, {"linear": good, "rnd": good, "w2v": good}, "a")
+    assert baseline_verdicts(clear)[1].endswith(
+        "scores 33.33% macro F1 on the 200 test texts; every row is above it by more than 2 SE "
+        "of its gap."
+    )
+
+
+def test_the_report_says_what_2_se_means_where_a_verdict_used_it() -> None:
+    from vecgraft.evaluate.report import _accuracy_blocks
+
+    data = _one_moved_data("macro_f1")
+    for row in data["summary"]:
+        row |= {"n": 1, "accuracy_std": None, "accuracy_min": row["accuracy_mean"],
+                "accuracy_max": row["accuracy_mean"], "macro_f1_std": None,
+                "seconds_mean": 1.0, "train_size": 10}  # fmt: skip
+    paragraphs = [b.text for b in _accuracy_blocks(data, plot=False) if b.kind == "p"]
+    assert paragraphs[-1].startswith(
+        "2 SE: two standard errors of the gap between two rows, from a paired bootstrap over "
+        "the test texts. The 300 test texts are drawn with replacement 1,000 times (a fixed "
+        "seed, so the report is the same every time); on each draw both rows are scored from "
+        "their runs' kept per-text test predictions"
+    )
+    # a compare.json of an earlier release (no predictions): the verdicts as before, no note
+    for cell in data["cells"]:
+        del cell["test_predictions"]
+    paragraphs = [b.text for b in _accuracy_blocks(data, plot=False) if b.kind == "p"]
+    assert not any("2 SE" in p for p in paragraphs)
+    assert "glove, beats it by 1.18 points (sources above the baseline: glove)." in paragraphs[1]
+
+
+def test_runs_of_other_test_texts_are_not_paired() -> None:
+    # a cell of seed 0 whose gold labels differ from another row's seed 0 (another test
+    # split): the draws would pair different texts, so no paired error, as before
+    data = _one_moved_data("macro_f1")
+    record = data["cells"][0]["test_predictions"]
+    record["gold"] = "1 " + record["gold"][2:]
+    (comparison, _majority) = baseline_verdicts(data)
+    assert "2 SE" not in comparison and "glove, beats it by 1.18 points" in comparison
+    # and a record that does not parse is left out alike
+    data = _one_moved_data("macro_f1")
+    data["cells"][2]["test_predictions"]["predicted"] = "0 x"
+    assert "glove, beats it by 1.18 points" in baseline_verdicts(data)[0]

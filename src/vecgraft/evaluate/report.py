@@ -38,6 +38,7 @@ from vecgraft.evaluate._compare_sources import (
     score_label,
     tokenizer_label,
 )
+from vecgraft.evaluate._paired_noise import PairedNoise
 from vecgraft.finetune.metrics import and_list
 
 __all__ = [
@@ -164,10 +165,22 @@ def baseline_verdicts(data: dict[str, Any]) -> list[str]:
     a linear row (`--no-linear`) the report says that nothing was measured against it. Last,
     where the vector sources named different tokenizers, which one the other rows took, and
     which rows read Chinese (Japanese, Thai) as whole clauses.
+
+    A gap between two rows is judged against two standard errors of it: from the paired
+    bootstrap over the test texts where both rows' cells kept their test predictions
+    (`PairedNoise`; accuracy and macro F1 alike), a gap within them "not distinguishable";
+    else, as before predictions were kept, the binomial error of two accuracies as if
+    independent, and none for macro F1 or Pearson r.
     """
+    return _verdicts(data, PairedNoise(data))
+
+
+def _verdicts(data: dict[str, Any], noise: PairedNoise) -> list[str]:
+    """`baseline_verdicts`, with the gaps' paired standard errors from `noise`."""
     unsegmented = data.get("settings", {}).get("unsegmented_warning")
     said = [f"Warning: {unsegmented}."] if unsegmented else []
-    return _comparison_verdicts(data) + _majority_verdicts(data) + _tokenizer_warning(data) + said
+    return (_comparison_verdicts(data, noise) + _majority_verdicts(data, noise)
+            + _tokenizer_warning(data) + said)  # fmt: skip
 
 
 @dataclass
@@ -254,19 +267,23 @@ def _majorities(data: dict[str, Any]) -> list[tuple[float, _Majority | None]]:
     return [(fraction, _majority(data, fraction)) for fraction in fractions]
 
 
-def _majority_verdicts(data: dict[str, Any]) -> list[str]:
+def _majority_verdicts(data: dict[str, Any], noise: PairedNoise | None = None) -> list[str]:
     """Per fraction: the majority-class accuracy, and which rows are not clearly above it.
 
     Unsaid, random initialisation at 48.33 % where the majority class scores 48.00 % on 300
     texts made "glove beats random by 20 points" read as if random were a trained row. A row
     at or below the floor is no better than always predicting the majority class; one at
-    most two binomial standard errors above it is not distinguishably better (it may still
-    have learnt a little). The floor is the best of the runs' majority accuracies, not their
+    most two standard errors above it is not distinguishably better (it may still have
+    learnt a little). The floor is the best of the runs' majority accuracies, not their
     mean: where the seeds' subsamples differ in their majority label (48 % and 52 %), always
     predicting the better label scores 52 %. Where the runs' metric is macro_f1 the rows and
-    the floor are judged by macro F1 (`_verdict_view`), without a binomial margin; by
-    accuracy where a cell kept no majority macro F1 (a run of an earlier release).
+    the floor are judged by macro F1 (`_verdict_view`); by accuracy where a cell kept no
+    majority macro F1 (a run of an earlier release). The two standard errors are each
+    row's own from its runs' test predictions (`PairedNoise`: one test text moved off the
+    majority label lifted macro F1 1.20 points and read as a win); a row without them has
+    the binomial margin of the floor by accuracy, and none by macro F1.
     """
+    noise = PairedNoise(data) if noise is None else noise
     lines = []
     for fraction, majority in _majorities(data):
         if majority is None:
@@ -275,33 +292,70 @@ def _majority_verdicts(data: dict[str, Any]) -> list[str]:
         by_f1 = _majority(data, fraction, "macro_f1")
         if _verdict_view(data).first.key == "macro_f1" and by_f1 is not None:
             first, majority = _verdict_view(data).first, by_f1
-        mean = f"{first.key}_mean"
         rows = [s for s in data["summary"] if s["fraction"] == fraction]
-        margin = (majority.two_se or 0.0) if first.key == "accuracy" else 0.0
-        floor = [s for s in rows if s[mean] - majority.high <= margin]
-        on = f" on the {majority.tests} test texts" if majority.tests else ""
-        spread = "" if majority.low == majority.high else (
-            f" at best ({first.show(majority.low)}–{first.show(majority.high)}% over the runs; "
-            "the best is the floor)"
-        )  # fmt: skip
-        start = (
-            f"Fraction {fraction:g}{_judged_words(first)}: always predicting the most "
-            f"frequent training label ({majority.label_words}) scores "
-            f"{_reaches(first, majority.high)}{on}{spread}"
-        )
-        gap = f"two standard errors ({first.gap(margin, signed=False)})" if margin else ""
-        if not floor:
-            clear = f"more than {gap} " if gap else ""
-            lines.append(f"{start}; every row is {clear}above it.")
-            continue
-        below = [s for s in floor if s[mean] <= majority.high]
-        above = [s for s in floor if s[mean] > majority.high]
-        said = [_floor_rows(below, first, "not above it, so no better", mean)] if below else []
-        if above:
-            said.append(_floor_rows(above, first, f"at most {gap} above it, so not "
-                                    "distinguishably better", mean))  # fmt: skip
-        lines.append(f"{start}; {', and '.join(said)} than always predicting the majority class.")
+        lines.append(_majority_line(fraction, first, majority, rows, noise))
     return lines
+
+
+def _majority_line(
+    fraction: float, first: Score, majority: _Majority, rows: list[dict[str, Any]],
+    noise: PairedNoise,
+) -> str:  # fmt: skip
+    """`_majority_verdicts`' sentence on one fraction's `rows`."""
+    mean = f"{first.key}_mean"
+    margin = (majority.two_se or 0.0) if first.key == "accuracy" else 0.0
+    paired = {s["source"]: two_se for s in rows
+              if (two_se := noise.majority_two_se(fraction, s["source"], first.key))
+              is not None}  # fmt: skip
+    floor = [s for s in rows if s[mean] - majority.high <= paired.get(s["source"], margin)]
+    on = f" on the {majority.tests} test texts" if majority.tests else ""
+    spread = "" if majority.low == majority.high else (
+        f" at best ({first.show(majority.low)}–{first.show(majority.high)}% over the runs; "
+        "the best is the floor)"
+    )  # fmt: skip
+    start = (
+        f"Fraction {fraction:g}{_judged_words(first)}: always predicting the most "
+        f"frequent training label ({majority.label_words}) scores "
+        f"{_reaches(first, majority.high)}{on}{spread}"
+    )
+    gap = f"two standard errors ({first.gap(margin, signed=False)})" if margin else ""
+    if not floor:
+        return f"{start}; every row is {_clear_words(gap, bool(paired), len(paired) == len(rows))}."
+    below = [s for s in floor if s[mean] <= majority.high]
+    near = [s for s in floor if s[mean] > majority.high and s["source"] in paired]
+    above = [s for s in floor if s[mean] > majority.high and s["source"] not in paired]
+    said = [_floor_rows(below, first, "not above it, so no better", mean)] if below else []
+    if near:
+        named = and_list([f"{s['source']} ({first.show(s[mean])}%; "
+                          f"{_se_words(first, s[mean] - majority.high, paired[s['source']])})"
+                          for s in near])  # fmt: skip
+        said.append(f"{named} {'is' if len(near) == 1 else 'are'} not distinguishable from it, "
+                    "so not distinguishably better")  # fmt: skip
+    if above:
+        said.append(_floor_rows(above, first, f"at most {gap} above it, so not "
+                                "distinguishably better", mean))  # fmt: skip
+    return f"{start}; {', and '.join(said)} than always predicting the majority class."
+
+
+def _clear_words(gap: str, paired: bool, every: bool) -> str:
+    """How far every row of a fraction is above the majority class: "more than ... above it".
+
+    `gap`: the binomial margin's words ("" for none); `paired`: some rows were judged by
+    their own paired 2 SE, `every`: all of them were.
+    """
+    if every:
+        return "above it by more than 2 SE of its gap"
+    if paired and gap:
+        return (f"above it by more than two standard errors (2 SE of its gap where its runs "
+                f"kept test predictions, else {gap[len('two standard errors ('):-1]})")
+    if paired:
+        return "above it (by more than 2 SE of its gap where its runs kept test predictions)"
+    return f"more than {gap} above it" if gap else "above it"
+
+
+def _se_words(first: Score, diff: float, two_se: float) -> str:
+    """A gap and its paired 2 SE in a verdict's words: "gap +1.20 points, 2 SE 2.31 points"."""
+    return f"gap {first.gap(diff)}, 2 SE {first.gap(two_se, signed=False)}"
 
 
 def _floor_rows(
@@ -332,7 +386,7 @@ def _tokenizer_warning(data: dict[str, Any]) -> list[str]:
     return []
 
 
-def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
+def _comparison_verdicts(data: dict[str, Any], noise: PairedNoise) -> list[str]:
     """`baseline_verdicts` less the tokenizer warning and the majority-class sentences.
 
     Per fraction, the linear verdict, followed by the best pretrained source against random
@@ -347,8 +401,8 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
         "so nothing here says whether these sources beat it."
     ]  # fmt: skip
     for fraction in fractions:
-        line = _linear_verdict(data, fraction, kinds)
-        against = _random_verdict(data, fraction, kinds)
+        line = _linear_verdict(data, fraction, kinds, noise)
+        against = _random_verdict(data, fraction, kinds, noise)
         if line:
             lines.append(line + (f" {against[0].upper()}{against[1:]}" if against else ""))
         elif against:
@@ -356,8 +410,14 @@ def _comparison_verdicts(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _linear_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]) -> str:
-    """Whether the best pretrained (else other) row of `fraction` beat linear ("" if no pair)."""
+def _linear_verdict(
+    data: dict[str, Any], fraction: float, kinds: dict[str, Any], noise: PairedNoise
+) -> str:
+    """Whether the best pretrained (else other) row of `fraction` beat linear ("" if no pair).
+
+    Where both rows kept their test predictions, a gap within its paired 2 SE is "not
+    distinguishable" and one beyond it says its 2 SE; else the binomial note (`_noise_note`).
+    """
     first = _verdict_view(data).first
     mean = f"{first.key}_mean"
     rows = [s for s in data["summary"] if s["fraction"] == fraction]
@@ -370,29 +430,68 @@ def _linear_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     top, named = _best_rows(pretrained or others, _verdict_view(data))
     best = top[0]
     diff = best[mean] - bar[mean]
-    one = len(top) == 1
-    if _tied(best[mean], bar[mean]):
-        verdict = f"{'ties' if one else 'tie'} with it"
-    elif diff > 0:
-        verdict = f"{'beats' if one else 'beat'} it by {first.gap(diff, signed=False)}"
-    else:
-        verdict = f"{'does' if one else 'do'} not beat it ({first.gap(diff)})"
+    two_se = noise.two_se(fraction, best["source"], bar["source"], first.key)
+    verdict = _beat_words(first, diff, two_se, len(top) == 1, _tied(best[mean], bar[mean]))
     start = (
         f"Fraction {fraction:g}{_judged_words(first)}: the linear baseline "
         f"({_view(data).baseline}) reaches "
         f"{_reaches(first, bar[mean])}; "
     )
     if not pretrained:
-        noise = _noise_note(data, first, bar, best, fraction)
+        noise_note = "" if two_se is not None else _noise_note(data, first, bar, best, fraction)
         return (f"{start}no pretrained source was compared; the best other {named}, "
-                f"{verdict}." + noise)  # fmt: skip
+                f"{verdict}." + noise_note)  # fmt: skip
     chance = _best_random(rows, kinds, first)
-    ahead = chance if chance is not None and _above(chance[mean], bar[mean]) else None
+    clear = _Clear(noise, fraction, first)
+    ahead = chance if chance is not None and clear.above(chance, bar) else None
     # with random named last, "the gap" would read as random's
     whose = f"{best['source']}'s gap to the baseline" if ahead else "The gap"
+    noise_note = "" if two_se is not None else _noise_note(data, first, bar, best, fraction,
+                                                          whose)  # fmt: skip
     return (f"{start}the best pretrained {named}, {verdict}"
-            f"{_linear_tail(pretrained, bar, ahead, first)}"
-            f"{_noise_note(data, first, bar, best, fraction, whose)}")  # fmt: skip
+            f"{_linear_tail(pretrained, bar, ahead, first, clear)}{noise_note}")  # fmt: skip
+
+
+def _beat_words(first: Score, diff: float, two_se: float | None, one: bool, tied: bool) -> str:
+    """How the best row stands to linear: "beats it by 2.50 points", "ties with it", ...
+
+    With a paired 2 SE (`two_se`): "is not distinguishable from it (gap +1.20 points, 2 SE
+    2.31 points)" within it; beyond it "beats it by 44.00 points, more than 2 SE (6.98
+    points)", "does not beat it (-4.75 points; 2 SE 1.02 points)".
+    """
+    if tied:
+        return f"{'ties' if one else 'tie'} with it"
+    if two_se is not None and abs(diff) <= two_se:
+        return (f"{'is' if one else 'are'} not distinguishable from it "
+                f"({_se_words(first, diff, two_se)})")  # fmt: skip
+    two = "" if two_se is None else first.gap(two_se, signed=False)
+    if diff > 0:
+        return (f"{'beats' if one else 'beat'} it by {first.gap(diff, signed=False)}"
+                + (f", more than 2 SE ({two})" if two else ""))  # fmt: skip
+    two = f"; 2 SE {two}" if two else ""
+    return f"{'does' if one else 'do'} not beat it ({first.gap(diff)}{two})"
+
+
+@dataclass
+class _Clear:
+    """Whether one row of a fraction is clearly above another (`_linear_tail`'s rule).
+
+    By more than the pair's paired 2 SE where both kept test predictions (`paired` is then
+    set), else by more than float rounding (`_above`), as before predictions were kept.
+    """
+
+    noise: PairedNoise
+    fraction: float
+    first: Score
+    paired: bool = False
+
+    def above(self, row: dict[str, Any], bar: dict[str, Any]) -> bool:
+        mean = f"{self.first.key}_mean"
+        two_se = self.noise.two_se(self.fraction, row["source"], bar["source"], self.first.key)
+        if two_se is None:
+            return _above(row[mean], bar[mean])
+        self.paired = True
+        return row[mean] - bar[mean] > two_se and _above(row[mean], bar[mean])
 
 
 def _linear_tail(
@@ -400,21 +499,24 @@ def _linear_tail(
     bar: dict[str, Any],
     ahead: dict[str, Any] | None,
     first: Score,
+    clear: _Clear,
 ) -> str:
     """Which pretrained sources beat linear, and random initialisation where it did too.
 
     Why: "no pretrained source beat the baseline" of a comparison whose random row did left
-    out that the task needs no pretraining to beat linear.
+    out that the task needs no pretraining to beat linear. Where a row's gap to linear has
+    a paired 2 SE, it beat linear only beyond it, and the words say so.
     """
     mean = f"{first.key}_mean"
-    winners = [s["source"] for s in pretrained if _above(s[mean], bar[mean])]
+    winners = [s["source"] for s in pretrained if clear.above(s, bar)]
+    by = " by more than 2 SE" if clear.paired else ""
     if winners:
         also = f"; random initialisation too, at {_shown(first, ahead[mean])}" if ahead else ""
-        return f" (sources above the baseline: {', '.join(winners)}{also})."
+        return f" (sources above the baseline{by}: {', '.join(winners)}{also})."
     if ahead:
-        return (f"; no pretrained source beat the baseline, but random initialisation did "
+        return (f"; no pretrained source beat the baseline{by}, but random initialisation did "
                 f"({_shown(first, ahead[mean])}, by {first.gap(ahead[mean] - bar[mean], False)}).")
-    return "; no pretrained source beat the baseline."
+    return f"; no pretrained source beat the baseline{by}."
 
 
 def _tied(a: float, b: float) -> bool:
@@ -444,7 +546,9 @@ def _best_random(
     return max(chance, key=lambda s: float(s[f"{first.key}_mean"])) if chance else None
 
 
-def _random_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]) -> str:
+def _random_verdict(
+    data: dict[str, Any], fraction: float, kinds: dict[str, Any], noise: PairedNoise
+) -> str:
     """The best pretrained source of `fraction` against random initialisation ("" if no pair).
 
     Why: random 84.33 % against zhw2v 80.33 % and linear 81.00 % was reported only as "zhw2v
@@ -453,7 +557,11 @@ def _random_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     difference of two accuracies (none by macro F1 or Pearson r, as there): only a random
     lead beyond them says the pretraining does not help; one within them, a tie, or one with
     no noise estimate says it is not shown to help (a 0.01-point macro F1 lead said "do not
-    help"). Means closer than float rounding are a tie, as in `_best_rows`.
+    help"). Means closer than float rounding are a tie, as in `_best_rows`. Where both rows
+    kept their test predictions, the gap's paired 2 SE judges it instead (accuracy and macro
+    F1 alike): within it the rows are "not distinguishable" (a macro F1 lead of one test
+    text moved off the majority label read as a win), beyond it the lead stands (84 against
+    40 by macro F1 is no tie).
     """
     view = _verdict_view(data)
     first = view.first
@@ -470,15 +578,34 @@ def _random_verdict(data: dict[str, Any], fraction: float, kinds: dict[str, Any]
     random_words = f"random initialisation ({source}{_shown(first, chance[mean])})"
     diff = best[mean] - chance[mean]
     two_se, _n = _two_standard_errors(data, first, chance, best, fraction)
+    paired = noise.two_se(fraction, best["source"], chance["source"], first.key)
     what = _Pretraining.of([kinds.get(r["source"]) for r in top])
     if _tied(best[mean], chance[mean]):
         return (f"the best pretrained {named}, {'ties' if one else 'tie'} with {random_words}"
                 f"{_second_words(view, best, chance, one)}: {what.not_shown}.")  # fmt: skip
+    if paired is not None:
+        return _paired_random_words(first, diff, paired, what, named, random_words, one)
     if diff > 0:
         return (f"the best pretrained {named}, {'beats' if one else 'beat'} {random_words} by "
                 f"{first.gap(diff, False)}{_random_gap_words(first, diff, two_se, what)}.")
     return (f"{random_words} beats the best pretrained {named}, by "
             f"{first.gap(-diff, False)}{_random_gap_words(first, diff, two_se, what)}.")
+
+
+def _paired_random_words(
+    first: Score, diff: float, two_se: float, what: _Pretraining, named: str,
+    random_words: str, one: bool,
+) -> str:  # fmt: skip
+    """`_random_verdict`'s sentence where the gap `diff` has a paired 2 SE (`two_se`)."""
+    if abs(diff) <= two_se:
+        return (f"the best pretrained {named}, {'is' if one else 'are'} not distinguishable "
+                f"from {random_words}: {_se_words(first, diff, two_se)}, so {what.not_shown}.")
+    margin = f"more than 2 SE ({first.gap(two_se, False)})"
+    if diff > 0:
+        return (f"the best pretrained {named}, {'beats' if one else 'beat'} {random_words} by "
+                f"{first.gap(diff, False)}, {margin}.")  # fmt: skip
+    return (f"{random_words} beats the best pretrained {named}, by {first.gap(-diff, False)}, "
+            f"{margin}: {what.not_helping}.")
 
 
 @dataclass(frozen=True)
@@ -800,10 +927,34 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
             rows=[_summary_row(s, view) for s in data["summary"]] + _majority_rows(data),
         ),
     ]
-    blocks.extend(_Block("p", line) for line in baseline_verdicts(data))
+    noise = PairedNoise(data)
+    blocks.extend(_Block("p", line) for line in _verdicts(data, noise))
+    if noise.used:
+        blocks.append(_Block("p", _two_se_note(noise)))
     if plot:
         blocks.append(_Block("image", PLOT_FILE))
     return blocks
+
+
+def _two_se_note(noise: PairedNoise) -> str:
+    """What "2 SE" in the verdicts means, said under them where a gap had one."""
+    from vecgraft.evaluate.bootstrap import RESAMPLES
+
+    sizes = sorted(set(noise.tests.values()))
+    texts = f"the {sizes[0]:,} test texts" if len(sizes) == 1 else "the test texts"
+    return (
+        f"2 SE: two standard errors of the gap between two rows, from a paired bootstrap "
+        f"over the test texts. {texts[0].upper()}{texts[1:]} are drawn with replacement "
+        f"{RESAMPLES:,} times (a fixed seed, so the report is the same every time); on each "
+        "draw both rows are scored from their runs' kept per-text test predictions (a row "
+        "of several seeds scores the mean of its runs; the majority class, always its "
+        "label), and the standard deviation of the gaps over the draws is the gap's "
+        "standard error. A gap within 2 SE is one that another sample of test texts of "
+        "this size could well reverse: the rows are called not distinguishable. A gap "
+        "beyond 2 SE is called a win. Rows whose runs kept no test predictions (a "
+        "compare.json of an earlier release) are judged as before: accuracy by two "
+        "binomial standard errors of two accuracies as if independent, macro F1 by none."
+    )
 
 
 def _source_row(s: dict[str, Any], columns: Sequence[str], skipped: bool = False) -> list[str]:
