@@ -19,12 +19,14 @@ from vecgraft.align import (
     INIT,
     PAD,
     UNK,
+    UNTRAINED_WARN_SHARE,
     AlignmentReport,
     InitFn,
     InitStrategy,
     MatchRule,
     UnkStrategy,
     pca,
+    untrained_advice,
 )
 from vecgraft.errors import AlignmentError
 from vecgraft.text.vocab import Vocab
@@ -333,13 +335,19 @@ def _report(
     vectors: Vectors,
     notes: list[str],
     missing_top: int,
+    untrained: np.ndarray,
 ) -> AlignmentReport:
+    """The report of `codes`; `untrained`: the `subword` rows from untrained n-grams."""
     tokens_list = vocab.tokens
     get = vocab.counts.get
     freq = np.fromiter(map(get, tokens_list, repeat(0)), dtype=np.int64, count=len(tokens_list))
     word = np.ones(len(tokens_list), dtype=bool)
     word[special_ids] = False
     matched = codes < _N_MATCH
+    subword = word & (codes == _CODE[MatchRule.SUBWORD.value])
+    noisy = np.zeros(len(tokens_list), dtype=bool)
+    noisy[untrained] = True
+    noisy &= subword
     per_code = np.bincount(codes.astype(np.int64), minlength=len(_LABELS))
     counts = {name: int(c) for name, c in zip(_LABELS, per_code)}
     types, types_matched = int(word.sum()), int((word & matched).sum())
@@ -348,6 +356,9 @@ def _report(
     # Stable sort: ties keep vocabulary order, which is itself frequency order.
     top = miss[np.argsort(-freq[miss], kind="stable")[:missing_top]]
     labels = list(map(_LABELS.__getitem__, codes.tolist()))
+    noisy_rows = np.flatnonzero(noisy)
+    if types and len(noisy_rows) > types * UNTRAINED_WARN_SHARE:
+        notes.append(_untrained_note(len(noisy_rows), types, [tokens_list[i] for i in noisy_rows]))
     return AlignmentReport(
         rules=labels,
         counts=counts,
@@ -362,4 +373,18 @@ def _report(
         source_dim=source_dim,
         source=vectors.source,
         notes=notes,
+        types_subword=int(subword.sum()),
+        tokens_subword=int(freq[subword].sum()),
+        types_subword_untrained=len(noisy_rows),
+        tokens_subword_untrained=int(freq[noisy].sum()),
+        subword_untrained_rows=noisy_rows.tolist(),
+    )
+
+
+def _untrained_note(n: int, types: int, words: list[str]) -> str:
+    """The note for a vocabulary mostly filled from n-grams no trained word has."""
+    return (
+        f"subword: {n:,} of {types:,} words ({n / types:.1%}) got vectors from n-grams no word "
+        f"of the fastText model has (untrained or shared hash buckets): noise, not meaning, "
+        f"though counted as covered; {untrained_advice(words)}"
     )

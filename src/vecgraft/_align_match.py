@@ -9,13 +9,14 @@ from __future__ import annotations
 import unicodedata
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from vecgraft._util.console import printable
 from vecgraft.align import INIT, ROW_RULES, MatchRule, normalize_keys
 from vecgraft.errors import AlignmentError
+from vecgraft.io.subwords import FastTextSubwords, ngram_hash_set
 from vecgraft.text.vocab import Vocab
 from vecgraft.vectors import Vectors
 
@@ -88,6 +89,8 @@ class _Matches:
     codes: np.ndarray  # int8 [V], index into _LABELS
     subword_rows: dict[int, np.ndarray]
     notes: list[str]
+    # the `subword` rows none of whose n-grams a word of the model has, sorted (int64)
+    untrained: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 def _match(
@@ -107,6 +110,7 @@ def _match(
     pending = np.flatnonzero(is_word)
     subword_rows: dict[int, np.ndarray] = {}
     notes: list[str] = []
+    untrained = np.empty(0, np.int64)
     for rule in order:
         if not len(pending):
             break
@@ -120,7 +124,9 @@ def _match(
                 if vec is not None:
                     subword_rows[i] = np.asarray(vec, dtype=np.float32).reshape(-1)
                     found.append(i)
-            hit = np.isin(pending, np.asarray(found, dtype=np.int64))
+            found_rows = np.asarray(found, dtype=np.int64)
+            untrained = _untrained_rows(vectors, found_rows, tokens, notes)
+            hit = np.isin(pending, found_rows)
         else:
             if rule is MatchRule.EXACT:
                 rows = _exact_rows(words, vectors, notes)
@@ -134,7 +140,7 @@ def _match(
             src[pending[hit]] = rows[hit]
         codes[pending[hit]] = _CODE[rule.value]
         pending = pending[~hit]
-    return _Matches(src, codes, subword_rows, notes)
+    return _Matches(src, codes, subword_rows, notes, untrained)
 
 
 def _exact_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.ndarray:
@@ -190,6 +196,58 @@ def _subword_vector(vectors: Vectors, word: str) -> np.ndarray | None:
         return np.asarray(vectors.matrix[row])
     assert vectors.subword is not None  # the caller checks
     return vectors.subword.word_vector(word)
+
+
+def _untrained_rows(
+    vectors: Vectors, rows: np.ndarray, tokens: Sequence[str], notes: list[str]
+) -> np.ndarray:
+    """Of the `subword` rows `rows`, those none of whose n-grams a word of the model has.
+
+    A word of the table is never one: its own row was trained. A subword model that is not
+    fastText's cannot say which n-grams were trained: none is counted, and a note says so.
+    """
+    if not len(rows):
+        return np.empty(0, np.int64)
+    subword = vectors.subword
+    if not isinstance(subword, FastTextSubwords):
+        notes.append(
+            f"subword: a {type(subword).__name__} cannot tell which n-grams were trained; "
+            f"its {len(rows):,} rows are not checked for untrained n-grams"
+        )
+        return np.empty(0, np.int64)
+    index = vectors.index
+    unseen = np.array([r for r in rows.tolist() if tokens[r] not in index], dtype=np.int64)
+    if not len(unseen):
+        return unseen
+    trained = _trained_ngrams(vectors, subword)
+    mask = subword.untrained([tokens[r] for r in unseen.tolist()], trained)
+    return np.sort(unseen[mask])
+
+
+# vectors -> (words, stamp, subword model, hashes): `ngram_hash_set` of the table's words,
+# for a subword model that does not know the words it was trained on (one built by hand);
+# valid while the vectors keep that word list and model, as `_KEY_ROWS`
+_TABLE_NGRAMS: weakref.WeakKeyDictionary[
+    Vectors, tuple[list[str], int, FastTextSubwords, np.ndarray]
+] = weakref.WeakKeyDictionary()
+
+
+def _trained_ngrams(vectors: Vectors, subword: FastTextSubwords) -> np.ndarray:
+    """The hashes of the n-grams of the model's words: its own list, else the table's words.
+
+    Built once per model (or per vectors, for the table's words) and kept: a search aligns
+    each trial's vocabulary to the same vectors.
+    """
+    own = subword.trained_ngrams()
+    if own is not None:
+        return own
+    words = vectors.words
+    stamp = vectors.__dict__.get("_assigned", 0)
+    entry = _TABLE_NGRAMS.get(vectors)
+    if entry is None or entry[0] is not words or entry[1] != stamp or entry[2] is not subword:
+        hashes = ngram_hash_set(words, subword.minn, subword.maxn)
+        entry = _TABLE_NGRAMS[vectors] = (words, stamp, subword, hashes)
+    return entry[3]
 
 
 def _casefold_rows(words: list[str], vectors: Vectors, notes: list[str]) -> np.ndarray:

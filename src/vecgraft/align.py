@@ -91,6 +91,11 @@ class UnkStrategy(StrEnum):
     INIT = "init"
 
 
+# A warning (a note of the report, a line of finetune's log) past this share of the word
+# types filled by `subword` from n-grams no word of the fastText model has: such vectors are
+# noise (untrained buckets, or buckets other n-grams trained), not knowledge of the words.
+UNTRAINED_WARN_SHARE = 1 / 3
+
 # Row labels in `AlignmentReport.rules`, in display order.
 PAD, UNK, INIT = "pad", "unk", "init"
 ROW_RULES: tuple[str, ...] = (*(r.value for r in MatchRule), UNK, INIT, PAD)
@@ -123,10 +128,18 @@ class AlignmentReport:
     `max_size` are not counted, so it is not the coverage of the corpus. It is None when the
     vocabulary has no counts.
 
+    A fastText model's `subword` rule gives every word with a character n-gram a vector, so
+    `type_coverage` reaches 100 % whatever the vectors know. `type_coverage_words` and
+    `token_coverage_words` count the rows the vectors' own words filled (`exact`,
+    `casefold`, `normalized`); `types_subword_untrained` counts the `subword` rows none of
+    whose n-grams occurs in any word the model was trained on: their vectors come from
+    buckets no training updated, or that other n-grams share, i.e. noise. They keep that
+    vector (as fastText and gensim give it) and are counted as matched.
+
     Attributes:
         rules: one label per row: a `MatchRule` value, "init", "unk" or "pad".
         counts: label -> number of rows, every label present (0 when unused).
-        type_coverage: matched words / words (specials excluded).
+        type_coverage: matched words / words (specials excluded), `subword` rows included.
         token_coverage: matched tokens / tokens (count-weighted, of the vocabulary's words),
             or None without counts.
         missing: the most frequent unmatched words with their counts, most frequent first.
@@ -134,6 +147,14 @@ class AlignmentReport:
         dim: output dimension; source_dim: dimension of the vectors.
         source: where the vectors came from; options: the `align` options used.
         notes: anything unusual (fallback statistics, PCA variance kept, ...).
+        types_subword, tokens_subword: the words the `subword` rule filled, and their tokens
+            (part of `types_matched` and `tokens_matched`).
+        types_subword_untrained, tokens_subword_untrained: of those, the words none of
+            whose n-grams any word of the fastText model has (a word of its table has its
+            own trained row and is never counted), and their tokens. 0 where the subword
+            model cannot tell (not fastText's; a note says so).
+        subword_untrained_rows: the rows of those words, in row order (e.g. to initialise
+            them like unmatched rows: `matrix[report.subword_untrained_rows] = ...`).
     """
 
     rules: list[str]
@@ -150,6 +171,23 @@ class AlignmentReport:
     source: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    types_subword: int = 0
+    tokens_subword: int = 0
+    types_subword_untrained: int = 0
+    tokens_subword_untrained: int = 0
+    subword_untrained_rows: list[int] = field(default_factory=list)
+
+    @property
+    def type_coverage_words(self) -> float:
+        """Words whose row the vectors' own words filled / words: `subword` rows left out."""
+        return (self.types_matched - self.types_subword) / self.types if self.types else 0.0
+
+    @property
+    def token_coverage_words(self) -> float | None:
+        """`type_coverage_words` weighted by the words' counts; None without counts."""
+        if self.token_coverage is None or not self.tokens:
+            return None
+        return (self.tokens_matched - self.tokens_subword) / self.tokens
 
     def format_table(self, missing: int = 10) -> str:
         """A plain-text table: rows per rule, the vocabulary's type/token coverage, missing."""
@@ -164,6 +202,10 @@ class AlignmentReport:
             f"type coverage   {self.type_coverage:7.2%}  "
             f"({self.types_matched:,} of {self.types:,} words)"
         )
+        if self.types_subword:
+            lines.extend(_split_lines(self.types_matched, self.types_subword,
+                                      self.types_subword_untrained, self.types,
+                                      "words"))  # fmt: skip
         if self.token_coverage is None:
             lines.append("token coverage      n/a  (vocabulary has no counts)")
         else:
@@ -171,6 +213,10 @@ class AlignmentReport:
                 f"token coverage  {self.token_coverage:7.2%}  "
                 f"({self.tokens_matched:,} of {self.tokens:,} tokens)"
             )
+            if self.types_subword:
+                lines.extend(_split_lines(self.tokens_matched, self.tokens_subword,
+                                          self.tokens_subword_untrained, self.tokens,
+                                          "tokens"))  # fmt: skip
         if self.missing and missing > 0:
             lines.append(self._missing_line(missing))
         lines.extend(f"note: {n}" for n in self.notes)
@@ -199,6 +245,8 @@ class AlignmentReport:
         tokens = "n/a" if self.token_coverage is None else f"{self.token_coverage:.2%}"
         parts = [f"{len(self.rules)} rows", *used, f"type_coverage={self.type_coverage:.2%}",
                  f"token_coverage={tokens}"]  # fmt: skip
+        if self.types_subword:
+            parts.append(f"types_subword_untrained={self.types_subword_untrained}")
         return f"AlignmentReport({', '.join(parts)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,6 +267,37 @@ class AlignmentReport:
         from vecgraft._util.atomic import atomic_write_json
 
         atomic_write_json(path, self.to_dict(), indent=1)
+
+
+def _split_lines(matched: int, subword: int, untrained: int, total: int, unit: str) -> list[str]:
+    """The coverage split into the vectors' own words and fastText subwords, noise said.
+
+    Why: with a fastText model every word has a vector, and "type coverage 100.00 %" hid
+    that most rows were built from n-grams no trained word has.
+    """
+    share = (lambda n: n / total) if total else (lambda n: 0.0)
+    return [
+        f"  by words      {share(matched - subword):7.2%}  ({matched - subword:,} {unit}: "
+        "exact, casefold, normalized)",
+        f"  by subwords   {share(subword):7.2%}  ({subword:,} {unit}; {untrained:,} = "
+        f"{share(untrained):.2%} from n-grams no trained word has: noise)",
+    ]
+
+
+def untrained_advice(words: Sequence[str]) -> str:
+    """What to do when many `subword` rows come from untrained n-grams (`words`: theirs).
+
+    Chinese words are one to four characters, so an unseen word's few n-grams ("<中国",
+    "中国>", "<中国>") are often in no trained word: the characters (`--zh-mode word+char`)
+    are then words of the vectors, read as such by runs that follow its metadata.
+    """
+    from vecgraft.text.unspaced import chinese_row_share
+
+    advice = "pretrain on a larger or in-domain corpus"
+    if words and chinese_row_share(list(words[:2000])) > 0.5:
+        advice += (", or with `--tokenizer jieba --zh-mode word+char`, whose characters are "
+                   "then words of the vectors")  # fmt: skip
+    return advice
 
 
 # -- matching ------------------------------------------------------------------------------
@@ -447,9 +526,8 @@ def align(
     matrix = torch.from_numpy(full)
     _fill_unmatched(matrix, full, matched_rows, vocab, matches.codes, unk_s, init_s, seed, notes)
     out_dim = full.shape[1]
-    report = _report(
-        vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes, missing_top
-    )
+    report = _report(vocab, matches.codes, special_ids, out_dim, vectors.dim, vectors, notes,
+                     missing_top, matches.untrained)  # fmt: skip
     report.options = _options(rules, init_s, seed, unk_s, out_dim, dtype)
     pca_dim = out_dim if out_dim < vectors.dim else None  # `dim=` projected the rows
     _check_fits(

@@ -65,7 +65,9 @@ from vecgraft.io.cache_admin import (
 )
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
+from vecgraft.io.fasttext_bin import dictionary_reader
 from vecgraft.io.native import read_native_file, write_native
+from vecgraft.io.subwords import FastTextSubwords
 from vecgraft.vectors import Vectors
 
 MIN_SOURCE_BYTES = 0
@@ -209,6 +211,7 @@ def _load_through(source: Source, fmt: Format, options: LoadOptions, directory: 
         hit = _from_full_entry(source, fmt, options, directory, key)
     if hit is not None:
         hit.source = os.fspath(source.path)
+        _trained_from_source(hit, source, fmt, options)
         return hit
     vectors = fmt.load(source, options)
     try:
@@ -245,6 +248,23 @@ def _load_through(source: Source, fmt: Format, options: LoadOptions, directory: 
         return vectors
     vectors.metadata["cache"] = str(target)
     return vectors
+
+
+def _trained_from_source(
+    vectors: Vectors, source: Source, fmt: Format, options: LoadOptions
+) -> None:
+    """Point a cached fastText subset's subword model at the `.bin`'s whole dictionary.
+
+    Why: an entry of a `vocab=` or `limit=` load holds only the kept words, and alignment
+    asks which n-grams the model's words (all of them) have: the kept ones alone would call
+    n-grams untrained that other words of the model trained. The dictionary is read only
+    if asked (`dictionary_reader`); the entry's key holds the file's state, so it is the
+    file the entry was made from.
+    """
+    subword = vectors.subword
+    partial = options.vocab is not None or options.limit is not None
+    if fmt.name == "fasttext-bin" and partial and isinstance(subword, FastTextSubwords):
+        subword.trained_words = dictionary_reader(source.path, options.encoding)
 
 
 def _from_full_entry(

@@ -18,13 +18,16 @@ n-gram rows averaged); unseen words are answered by `Vectors.subword`. Words are
 
 from __future__ import annotations
 
+import codecs
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vecgraft._util.policies import UnicodeErrors
 from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io._buffer import Cursor
 from vecgraft.io._limits import check_fits
@@ -38,7 +41,7 @@ from vecgraft.io._rows import (
     warn_unicode,
 )
 from vecgraft.io.base import Format, LoadOptions, Source
-from vecgraft.io.subwords import FastTextSubwords
+from vecgraft.io.subwords import FastTextSubwords, TrainedWords
 from vecgraft.vectors import Vectors
 
 MAGIC = 793712314
@@ -126,13 +129,22 @@ def sniff(source: Source, head: bytes) -> str | None:
 
 def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowStats) -> list[str]:
     """The `nwords` words (labels follow them in the dictionary and are skipped)."""
+    return [
+        decode_word(raw, options, cur.source, at, stats, takes_encoding=True)
+        for raw, at in _dictionary_entries(cur, h, options)
+    ]
+
+
+def _dictionary_entries(
+    cur: Cursor, h: Header, options: LoadOptions
+) -> Iterator[tuple[bytes, int]]:
+    """(raw bytes, offset) of each of the `nwords` words; the cursor ends after the labels."""
     remaining = cur.remaining
     if remaining is not None and remaining < h.size * 10:  # an entry is >= b"\0" + int64 + int8
         raise cur.fail(
             f"truncated fastText .bin: the dictionary promises {h.size} entries (at least "
             f"{h.size * 10} bytes), found {remaining} bytes"
         )
-    words: list[str] = []
     buf, pos = cur.window(1 << 20)
     bar = progress_bar(options, h.size, "reading fastText dictionary", unit="word")
     with bar:  # after an error or Ctrl-C no last count line (`Progress.__exit__`)
@@ -155,14 +167,45 @@ def _read_dictionary(cur: Cursor, h: Header, options: LoadOptions, stats: RowSta
                         f"found type {entry_type}",
                         offset=cur.base + end + 9,
                     )
-                raw = bytes(buf[pos:end])
-                at = cur.base + pos
-                words.append(decode_word(raw, options, cur.source, at, stats, takes_encoding=True))
+                yield bytes(buf[pos:end]), cur.base + pos
             pos = end + 10
             if i % 65536 == 65535:
                 bar.update(65536)
     cur.pos = cur.base + pos
-    return words
+
+
+def dictionary_reader(path: Path, encoding: str = "utf-8") -> Callable[[], list[bytes] | None]:
+    """A callable that reads the words of the `.bin` at `path` again, as UTF-8 bytes.
+
+    For `FastTextSubwords.trained_words` where a load kept only some rows (`vocab=`, a
+    cached such load, a native file linking the `.bin`): the dictionary is read only if
+    alignment asks which n-grams were trained, not held in memory (2M words: ~130 MB) just
+    in case. The callable gives None when the file is no longer the one inspected here.
+    """
+    stamp = _stamp(path)
+
+    def read_words() -> list[bytes] | None:
+        if _stamp(path) != stamp:
+            return None
+        options = LoadOptions(unicode_errors=UnicodeErrors.REPLACE, encoding=encoding,
+                              progress=False)  # fmt: skip
+        with Cursor(Source.from_path(path), what="fastText .bin") as cur:
+            h = _read_header(cur)
+            raws = (raw for raw, _ in _dictionary_entries(cur, h, options))
+            if codecs.lookup(encoding).name == "utf-8":  # hashed as UTF-8: as they are
+                return list(raws)
+            return [raw.decode(encoding, "replace").encode("utf-8") for raw in raws]
+
+    return read_words
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns) of `path`, None when it cannot be inspected."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def _read_matrix_header(cur: Cursor, h: Header, which: str) -> tuple[int, int]:
@@ -200,11 +243,16 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     _check_buckets(cur, inp[h.nwords :], matrix_at + h.nwords * cols * 4, options)
     ngrams_at = matrix_at + h.nwords * cols * 4
     origin = None if cur.streaming else (os.fspath(source.path), ngrams_at)
-    subword = FastTextSubwords(
-        inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]), origin=origin
-    )
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats, source.path)
+    # the words the model was trained on: all of them, whichever rows the load keeps
+    trained: TrainedWords = words
+    if len(keep) < len(words) and not cur.streaming:  # read again if asked, not held
+        trained = dictionary_reader(source.path, options.encoding)
+    subword = FastTextSubwords(
+        inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]), origin=origin,
+        trained_words=trained,
+    )
     kept = [words[i] for i in keep]
     if len(keep) == len(words):
         own = inp[: len(words)]  # a view: compose() makes the only copy
@@ -293,7 +341,10 @@ def map_ngrams(path: Path, link: dict[str, Any], dim: int) -> FastTextSubwords:
         if bucket
         else np.zeros((0, dim), np.float32)
     )
-    return FastTextSubwords(ngrams, minn=minn, maxn=maxn, origin=(os.fspath(path), offset))
+    return FastTextSubwords(
+        ngrams, minn=minn, maxn=maxn, origin=(os.fspath(path), offset),
+        trained_words=dictionary_reader(path),
+    )
 
 
 def _check_buckets(cur: Cursor, buckets: np.ndarray, at: int, options: LoadOptions) -> None:

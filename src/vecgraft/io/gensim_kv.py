@@ -65,12 +65,14 @@ def read(source: Source, options: LoadOptions) -> Vectors:
             f"unpickled a {type(obj).__name__}, not gensim KeyedVectors", path=source.path
         )
     subword = None
+    words = [str(w) for w in kv.index_to_key]
     if getattr(kv, "bucket", 0) and getattr(kv, "vectors_ngrams", None) is not None:
         subword = FastTextSubwords(
-            np.asarray(kv.vectors_ngrams, dtype=np.float32), minn=kv.min_n, maxn=kv.max_n
+            np.asarray(kv.vectors_ngrams, dtype=np.float32), minn=kv.min_n, maxn=kv.max_n,
+            trained_words=words,  # all of them, whichever rows `vocab=` keeps
         )
     vectors = Vectors(
-        [str(w) for w in kv.index_to_key],
+        words,
         np.asarray(kv.vectors, dtype=np.float32),
         subword=subword,
         source=source.path,

@@ -438,7 +438,10 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
                 f"n-gram matrix is {list(ngram_entry[0])}, expected dim {dim}", path=path
             )
         ngrams = _memmap(path, data_start + ngram_entry[1], ngram_entry[0])
-        subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn)
+        # the table's words stand for the model's (a file of a `vocab=` load holds fewer:
+        # the load cache points such an entry at its `.bin`); as bytes, never decoded
+        words_of = _word_bytes(blob, sep)
+        subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn, trained_words=words_of)
     if linked:
         subword = _linked_subwords(meta["subword"], path, dim)
     if meta.get("dim", dim) != dim:
@@ -448,6 +451,11 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
     if not checked:
         vectors.words  # noqa: B018  -- unverified blob: decode now so errors surface at load
     return vectors, meta
+
+
+def _word_bytes(blob: bytes, sep: str) -> Callable[[], list[bytes]]:
+    """The words of a native file's blob as UTF-8 bytes, split on first call."""
+    return lambda: blob.split(sep.encode("utf-8")) if blob else []
 
 
 def _linked_subwords(link: dict[str, Any], path: Path, dim: int) -> FastTextSubwords:

@@ -8,6 +8,11 @@ mean of its n-gram rows; a known word's is the mean of its own row and its n-gra
 The hashing here is vectorised over many words at once (numpy), so rebuilding the vectors of
 a 2M-word `.bin` does not loop over n-grams in Python.
 
+An n-gram that no word of the model's dictionary has was never updated in training: its
+bucket holds its random start, or what other n-grams hashed there learned. `trained_ngrams`
+(the hashes of the dictionary's n-grams, built on first use) and `untrained` tell the words
+whose vector comes from such n-grams alone, which alignment reports as noise.
+
 Example:
     >>> import numpy as np
     >>> sw = FastTextSubwords(np.ones((10, 2), np.float32), minn=3, maxn=4)
@@ -17,8 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Union
 
 import numpy as np
 
@@ -86,6 +91,51 @@ def ngram_hashes(words: Sequence[bytes], minn: int, maxn: int) -> tuple[np.ndarr
     return wid[order].astype(np.int64), hashes[order]
 
 
+# the model's own words (str, or UTF-8 bytes), or a callable giving them on first need
+# (None from the callable: they cannot be read any more, e.g. the file changed)
+TrainedWords = Union[
+    Sequence[str], Sequence[bytes], Callable[[], Union[Sequence[str], Sequence[bytes], None]]
+]
+
+# words hashed per step when collecting n-gram hashes: bounds the temporaries
+_WORDS_PER_BATCH = 1 << 14
+
+
+def ngram_hash_set(words: Sequence[str] | Sequence[bytes], minn: int, maxn: int) -> np.ndarray:
+    """The distinct FNV-1a hashes (uint32, sorted) of the n-grams of `words`.
+
+    The full 32-bit hash, not the bucket (hash % bucket): on a model with as many buckets as
+    n-grams almost every bucket holds some word's n-gram, so "its bucket was trained" says
+    nothing of an n-gram; two different n-grams share a 32-bit hash about once in 4e9/M for
+    M distinct n-grams (0.5 % at a 2M-word model's ~20M). uint32 [M]: 80 MB at 20M.
+    """
+    found: list[np.ndarray] = []
+    pending = 0
+    merged = np.empty(0, np.uint32)
+    for b in range(0, len(words), _WORDS_PER_BATCH):
+        batch = [
+            w if isinstance(w, bytes) else w.encode("utf-8", "surrogatepass")
+            for w in words[b : b + _WORDS_PER_BATCH]
+        ]
+        found.append(_sorted_unique(ngram_hashes(batch, minn, maxn)[1]))
+        pending += len(found[-1])
+        if pending > max(len(merged), 1 << 22):  # merged now and then: bounded temporaries
+            merged = _sorted_unique(np.concatenate([merged, *found]))
+            found, pending = [], 0
+    return _sorted_unique(np.concatenate([merged, *found])) if found else merged
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)` by a sort: numpy 2.3's hash-based unique took 10x as long here."""
+    values = np.sort(values)
+    if len(values) < 2:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 class FastTextSubwords:
     """The subword half of a fastText model: n-gram bucket vectors and hashing parameters.
 
@@ -96,6 +146,10 @@ class FastTextSubwords:
         origin: (file, byte offset) when `ngrams` is a view of an uncompressed fastText
             `.bin`, else None; lets a native file beside that `.bin` refer to the table
             instead of storing a second copy (`write_native(..., link_ngrams=True)`).
+        trained_words: the words the model was trained on (its dictionary, all of it even
+            when a `vocab=` load kept a few rows), or a callable that reads them on first
+            need; None: not known (`vecgraft.align` then takes the table's words). Only
+            `trained_ngrams` uses them: which n-grams training ever updated.
     """
 
     kind = "fasttext"
@@ -107,12 +161,49 @@ class FastTextSubwords:
         minn: int,
         maxn: int,
         origin: tuple[str, int] | None = None,
+        trained_words: TrainedWords | None = None,
     ) -> None:
         self.ngrams = ngrams
         self.origin = origin
         self.minn = int(minn)
         self.maxn = int(maxn)
         self.dim: int = int(ngrams.shape[1])
+        self.trained_words: TrainedWords | None = trained_words
+        self._trained: np.ndarray | None = None
+
+    def trained_ngrams(self) -> np.ndarray | None:
+        """`ngram_hash_set` of the model's own words, built on first call and kept.
+
+        Why: an n-gram no training word has was never updated: its bucket holds its random
+        start or the n-grams of other words that hash there, so a vector built from such
+        n-grams alone is noise. None when the model's words are not known. Once built, the
+        words (or the callable reading them) are let go: only the hashes are kept.
+        """
+        if self._trained is None:
+            source = self.trained_words
+            words = source() if callable(source) else source
+            if words is None:
+                return None
+            self._trained = ngram_hash_set(words, self.minn, self.maxn)
+            self.trained_words = None
+        return self._trained
+
+    def untrained(self, words: Sequence[str], trained: np.ndarray) -> np.ndarray:
+        """Per word (bool): whether it has n-grams and none of them is in `trained`.
+
+        `trained`: sorted hashes (`trained_ngrams`, or `ngram_hash_set` of other words).
+        A word without any n-gram is False: it gets no subword vector at all.
+        """
+        out = np.zeros(len(words), dtype=bool)
+        for b in range(0, len(words), _WORDS_PER_BATCH):
+            batch = [w.encode("utf-8", "surrogatepass") for w in words[b : b + _WORDS_PER_BATCH]]
+            wid, hashes = ngram_hashes(batch, self.minn, self.maxn)
+            at = np.searchsorted(trained, hashes).clip(max=max(len(trained) - 1, 0))
+            known = trained[at] == hashes if len(trained) else np.zeros(len(hashes), bool)
+            has = np.bincount(wid, minlength=len(batch)) > 0
+            hit = np.bincount(wid, weights=known, minlength=len(batch)) > 0
+            out[b : b + len(batch)] = has & ~hit
+        return out
 
     @property
     def bucket(self) -> int:

@@ -158,6 +158,13 @@ def _uncount_padding_word(report: AlignmentReport, vocab: Vocab, row: int, old: 
     report.types_matched -= int(matched)
     report.tokens -= count
     report.tokens_matched -= count if matched else 0
+    if old == MatchRule.SUBWORD.value:
+        report.types_subword -= 1
+        report.tokens_subword -= count
+    if row in report.subword_untrained_rows:
+        report.subword_untrained_rows.remove(row)
+        report.types_subword_untrained -= 1
+        report.tokens_subword_untrained -= count
     report.type_coverage = report.types_matched / report.types if report.types else 0.0
     report.token_coverage = report.tokens_matched / report.tokens if report.tokens else None
     report.missing = [(word, n) for word, n in report.missing if word != token]

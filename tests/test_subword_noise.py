@@ -1,0 +1,216 @@
+"""fastText `subword` rows built from n-grams no trained word has: counted, said, kept.
+
+With fastText vectors every word gets a vector, and the coverage read 100 % where most rows
+came from hash buckets no training updated (a Chinese finetune: 58.5 % of its rows). The
+alignment report now counts such rows, separates the vectors' own words from subwords, and
+warns past a third of the vocabulary; the rows keep fastText's (and gensim's) vector.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import vecgraft
+from conftest_align import FakeSubword, counted_vocab, random_vectors
+from io_helpers import fasttext_bin_bytes
+from vecgraft.align import AlignmentReport, align
+from vecgraft.io.subwords import FastTextSubwords, ngram_hash_set
+from vecgraft.vectors import Vectors
+
+MODEL_WORDS = ["abc", "hello", "中国人"]
+# word -> whether one of its n-grams (3 characters, fastText's < > around the word) is in a
+# model word: "abd" shares "<ab" with "abc", "ell" is in "hello", "中国" shares "<中国"
+QUERIES = {"abd": True, "bcd": False, "ell": True, "xyz": False, "中国": True, "国": False}
+
+
+def ngrams(word: str, minn: int = 3, maxn: int = 3) -> set[str]:
+    """fastText's character n-grams of `word`, as strings (a lone < or > excluded)."""
+    w = f"<{word}>"
+    return {
+        w[i : i + n]
+        for n in range(minn, maxn + 1)
+        for i in range(len(w) - n + 1)
+        if not (n == 1 and (i == 0 or i + n == len(w)))
+    }
+
+
+def fnv1a(text: str) -> int:
+    """32-bit FNV-1a over the UTF-8 bytes read as signed chars, as fastText hashes."""
+    h = 2166136261
+    for b in text.encode("utf-8"):
+        h = ((h ^ ((b - 256 if b > 127 else b) & 0xFFFFFFFF)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def untrained_by_strings(words: list[str], model_words: list[str]) -> list[str]:
+    """The words none of whose n-gram strings a model word has: the brute-force reference."""
+    trained = set().union(*(ngrams(w) for w in model_words))
+    return [w for w in words if w not in model_words and not ngrams(w) & trained]
+
+
+@pytest.fixture()
+def ft_bin(tmp_path: Path) -> Path:
+    inp = np.random.default_rng(0).standard_normal((len(MODEL_WORDS) + 97, 4))
+    path = tmp_path / "m.bin"
+    path.write_bytes(fasttext_bin_bytes(MODEL_WORDS, inp.astype(np.float32), dim=4, bucket=97,
+                                        minn=3, maxn=3))  # fmt: skip
+    return path
+
+
+def query_vocab():
+    counts = {"abc": 8, **dict(zip(QUERIES, [6, 5, 4, 3, 2, 1]))}
+    return counted_vocab(counts)
+
+
+def test_the_hash_set_is_the_fnv_hash_of_every_ngram_string() -> None:
+    hashes = ngram_hash_set(MODEL_WORDS, 3, 3)
+    expected = {fnv1a(g) for w in MODEL_WORDS for g in ngrams(w)}
+    assert hashes.dtype == np.uint32 and list(hashes) == sorted(expected)
+    assert len(expected) == 11  # 3 + 5 + 3 n-grams, none shared
+
+
+def test_a_word_is_untrained_when_no_ngram_string_is_a_model_words() -> None:
+    sw = FastTextSubwords(np.ones((97, 2), np.float32), minn=3, maxn=3, trained_words=MODEL_WORDS)
+    words = list(QUERIES)
+    mask = sw.untrained(words, sw.trained_ngrams())
+    assert [not m for m in mask] == list(QUERIES.values())
+    assert [w for w, m in zip(words, mask) if m] == untrained_by_strings(words, MODEL_WORDS)
+    assert sw.trained_words is None  # only the hashes are kept once built
+
+
+def test_align_counts_subword_rows_from_untrained_ngrams(ft_bin: Path) -> None:
+    vectors = vecgraft.load(ft_bin, cache=False)
+    vocab = query_vocab()
+    matrix, report = align(vocab, vectors)
+    assert report.rules == ["pad", "unk", "exact", *["subword"] * 6]
+    untrained = ["bcd", "xyz", "国"]
+    assert [vocab.tokens[i] for i in report.subword_untrained_rows] == untrained
+    assert (report.types_subword, report.types_subword_untrained) == (6, 3)
+    assert (report.tokens_subword, report.tokens_subword_untrained) == (21, 5 + 3 + 1)
+    assert report.type_coverage == 1.0 and report.token_coverage == 1.0  # as documented
+    assert report.type_coverage_words == 1 / 7
+    assert report.token_coverage_words == 8 / 29
+    # the rows keep fastText's vector for the word, as gensim gives it
+    for i in range(3, 9):
+        assert np.array_equal(matrix[i].numpy(), vectors.subword.word_vector(vocab.tokens[i]))
+    table = report.format_table()
+    assert "  by words       14.29%  (1 words: exact, casefold, normalized)\n" in table
+    assert ("  by subwords    85.71%  (6 words; 3 = 42.86% from n-grams no trained word has: "
+            "noise)\n") in table  # fmt: skip
+    assert "  by subwords    72.41%  (21 tokens; 9 = 31.03% from n-grams" in table
+    (note,) = report.notes  # 3 of 7 words: past a third
+    assert note.startswith("subword: 3 of 7 words (42.9%) got vectors from n-grams no word of "
+                           "the fastText model has")  # fmt: skip
+    assert note.endswith("; pretrain on a larger or in-domain corpus")  # not mostly Chinese
+    assert "types_subword_untrained=3" in repr(report)
+
+
+def test_the_report_round_trips_and_old_reports_load(ft_bin: Path, tmp_path: Path) -> None:
+    _, report = align(query_vocab(), vecgraft.load(ft_bin, cache=False))
+    report.save(tmp_path / "r.json")
+    back = AlignmentReport.from_dict(json.loads((tmp_path / "r.json").read_text("utf-8")))
+    assert back == report
+    old = {k: v for k, v in report.to_dict().items() if "subword" not in k}
+    older = AlignmentReport.from_dict(old)  # written before these fields: read as none
+    assert (older.types_subword, older.types_subword_untrained) == (0, 0)
+    assert "by subwords" not in older.format_table()
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_vocab_load_judges_by_the_whole_dictionary(ft_bin: Path, tmp_path: Path, cached):
+    # a `vocab=` load keeps only the rows the vocabulary asks for; "hello" and "中国人" are
+    # not among them, yet they trained "ell" and "<中国"
+    vocab = query_vocab()
+    cache = {"cache_dir": tmp_path / "cache"} if cached else {"cache": False}
+    for _ in range(2 if cached else 1):  # a cached load: the second is served by the entry
+        vectors = vecgraft.load(ft_bin, vocab=vocab.tokens, **cache)
+    assert vectors.words == ["abc"]
+    _, report = align(vocab, vectors)
+    assert [vocab.tokens[i] for i in report.subword_untrained_rows] == ["bcd", "xyz", "国"]
+
+
+def test_hand_built_subwords_take_the_tables_words_for_the_models() -> None:
+    sw = FastTextSubwords(np.ones((97, 4), np.float32), minn=3, maxn=3)
+    vectors = Vectors(MODEL_WORDS, np.ones((3, 4), np.float32), subword=sw)
+    vocab = query_vocab()
+    _, report = align(vocab, vectors)
+    assert [vocab.tokens[i] for i in report.subword_untrained_rows] == ["bcd", "xyz", "国"]
+
+
+def test_a_subword_model_that_cannot_tell_is_said() -> None:
+    vectors = random_vectors(["a"], dim=4, subword=FakeSubword(4))
+    _, report = align(counted_vocab({"subtle": 2}), vectors)
+    assert report.types_subword == 1 and report.types_subword_untrained == 0
+    assert report.notes == ["subword: a FakeSubword cannot tell which n-grams were trained; its "
+                            "1 rows are not checked for untrained n-grams"]  # fmt: skip
+
+
+def test_chinese_noise_gets_the_word_char_advice() -> None:
+    sw = FastTextSubwords(np.ones((97, 4), np.float32), minn=3, maxn=3)
+    vectors = Vectors(["中国人"], np.ones((1, 4), np.float32), subword=sw)
+    _, report = align(counted_vocab({"酒店": 3, "房间": 2, "中国": 1}), vectors)
+    assert report.types_subword_untrained == 2
+    assert report.notes[0].endswith("or with `--tokenizer jieba --zh-mode word+char`, whose "
+                                    "characters are then words of the vectors")  # fmt: skip
+
+
+def test_a_padding_row_made_of_an_untrained_word_leaves_the_counts(ft_bin: Path) -> None:
+    from vecgraft.nn.embedding import pretrained_embedding
+
+    vocab = query_vocab()
+    row = vocab.stoi["xyz"]
+    emb = pretrained_embedding(vocab, vecgraft.load(ft_bin, cache=False), padding_idx=row)
+    report = emb.alignment_report
+    assert (report.types_subword, report.types_subword_untrained) == (5, 2)
+    assert (report.tokens_subword, report.tokens_subword_untrained) == (18, 6)
+    assert row not in report.subword_untrained_rows
+
+
+def test_gensim_fasttext_rows_match_the_ngram_strings_of_its_words(tmp_path: Path) -> None:
+    gensim = pytest.importorskip("gensim")
+    from gensim.models.fasttext import save_facebook_model
+    from gensim.models.fasttext_inner import compute_ngrams
+
+    sentences = [["the", "cat", "sat", "on", "the", "mat"], ["dogs", "chase", "cats"]] * 5
+    model = gensim.models.FastText(sentences, vector_size=8, min_count=1, min_n=3, max_n=5,
+                                   bucket=300, epochs=2, workers=1, seed=1)  # fmt: skip
+    path = tmp_path / "g.bin"
+    save_facebook_model(model, str(path))
+    queries = ["cattle", "matter", "chased", "zebra", "ox", "dogma", "qq"]
+    trained = set().union(*(compute_ngrams(w, 3, 5) for w in model.wv.index_to_key))
+    expected = [w for w in queries if not set(compute_ngrams(w, 3, 5)) & trained]
+    assert expected == ["zebra", "ox", "qq"]
+    vocab = counted_vocab({w: 1 for w in queries})
+    for kwargs in ({}, {"vocab": queries}):
+        vectors = vecgraft.load(path, cache=False, **kwargs)
+        matrix, report = align(vocab, vectors)
+        assert [vocab.tokens[i] for i in report.subword_untrained_rows] == expected
+        for word in queries:  # every row keeps gensim's vector, noise ones too
+            got = matrix[vocab.stoi[word]]
+            assert torch.allclose(got, torch.from_numpy(model.wv[word]), atol=1e-6), word
+
+
+def test_a_pretrained_folder_judges_by_its_model_bin(tmp_path: Path) -> None:
+    from vecgraft.pretrain.api import pretrain
+    from vecgraft.pretrain.config import PretrainConfig
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat on the mat\ndogs chase cats\n" * 10, encoding="utf-8")
+    config = PretrainConfig(method="fasttext", corpus=[str(corpus)], out=str(tmp_path / "ft"),
+                            dim=8, min_count=1, epochs=1, workers=1, min_n=3, max_n=3,
+                            bucket=100, sample=0, progress=False)  # fmt: skip
+    pretrain(config)
+    queries = ["cattle", "matter", "zebra", "ox"]
+    vocab = counted_vocab({w: 1 for w in queries})
+    vectors = vecgraft.load(tmp_path / "ft", vocab=queries)  # no row of the folder kept
+    assert len(vectors) == 0
+    _, report = align(vocab, vectors)
+    model_words = ["the", "cat", "sat", "on", "mat", "dogs", "chase", "cats"]
+    assert [vocab.tokens[i] for i in report.subword_untrained_rows] == untrained_by_strings(
+        queries, model_words
+    ) == ["zebra", "ox"]
