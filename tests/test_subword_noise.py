@@ -17,6 +17,7 @@ import torch
 
 import vecgraft
 from conftest_align import FakeSubword, counted_vocab, random_vectors
+from finetune_helpers import make_dataset
 from io_helpers import fasttext_bin_bytes
 from vecgraft.align import AlignmentReport, align
 from vecgraft.io.subwords import FastTextSubwords, ngram_hash_set
@@ -214,3 +215,52 @@ def test_a_pretrained_folder_judges_by_its_model_bin(tmp_path: Path) -> None:
     assert [vocab.tokens[i] for i in report.subword_untrained_rows] == untrained_by_strings(
         queries, model_words
     ) == ["zebra", "ox"]
+
+
+def test_finetune_logs_coverage_by_words_and_warns_of_subword_noise(tmp_path: Path) -> None:
+    from vecgraft.finetune import FinetuneConfig, finetune
+
+    task = make_dataset(tmp_path / "task", train_per_class=6, test_per_class=3)
+    # a model of two words whose n-grams are in no word of the texts: every row is noise
+    words = ["qzx", "xqz"]
+    inp = np.random.default_rng(1).standard_normal((2 + 50, 4)).astype(np.float32)
+    model = tmp_path / "noise.bin"
+    model.write_bytes(fasttext_bin_bytes(words, inp, dim=4, bucket=50, minn=3, maxn=4))
+    said: list[str] = []
+    config = FinetuneConfig(train=str(task["train"]), test=str(task["test"]), model="boe",
+                            vectors=str(model), epochs=1, plots=False, progress=False,
+                            extend_vocab=0, out=str(tmp_path / "run"))  # fmt: skip
+    finetune(config, log=said.append)
+    (line,) = [s for s in said if s.startswith("Vectors: ")]
+    assert line.endswith(
+        "coverage 0.0% of the training texts' word types and 0.0% of their tokens by the "
+        "vectors' words, 100.0% and 100.0% with fastText subwords (100.0% of the types; "
+        "100.0% from n-grams no trained word has: noise)"
+    ), line
+    (warning,) = [s for s in said if "from n-grams that no word" in s]
+    assert warning == (
+        f"WARNING: 100.0% of the training texts' word types got vectors from n-grams that no "
+        f"word {model} was trained on has: untrained or shared hash buckets, noise rather "
+        "than meaning; pretrain on a larger or in-domain corpus"
+    )
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text("utf-8"))
+    assert metrics["coverage"] == {
+        "type_coverage": 1.0, "token_coverage": 1.0, "type_coverage_words": 0.0,
+        "token_coverage_words": 0.0, "type_subword": 1.0, "type_subword_untrained": 1.0,
+        "token_subword_untrained": 1.0, "added_words": 0,
+    }  # fmt: skip
+
+
+def test_finetune_with_word_vectors_logs_coverage_as_before(tmp_path: Path) -> None:
+    from vecgraft.finetune import FinetuneConfig, finetune
+
+    task = make_dataset(tmp_path / "task", train_per_class=6, test_per_class=3)
+    said: list[str] = []
+    config = FinetuneConfig(train=str(task["train"]), test=str(task["test"]), model="boe",
+                            vectors=str(task["vectors"]), epochs=1, plots=False,
+                            progress=False, extend_vocab=0, out=str(tmp_path / "run"))  # fmt: skip
+    finetune(config, log=said.append)
+    (line,) = [s for s in said if s.startswith("Vectors: ")]
+    assert line.endswith("coverage 100.0% of the training texts' word types, 100.0% of their "
+                         "tokens"), line  # fmt: skip
+    assert not [s for s in said if "n-grams" in s]

@@ -41,7 +41,13 @@ from vecgraft.finetune.checkpoint import (
 )
 from vecgraft.finetune.config import FinetuneConfig, Metric, Task, read_config_file
 from vecgraft.finetune.distributed import DistContext
-from vecgraft.finetune.families import ModelInputs, ModelSetup, model_family, text_type_coverage
+from vecgraft.finetune.families import (
+    ModelInputs,
+    ModelSetup,
+    model_family,
+    text_subword_coverage,
+    text_type_coverage,
+)
 from vecgraft.finetune.metrics import (
     majority_baseline,
     majority_words,
@@ -689,6 +695,9 @@ class ClassifierRecipe:
             metrics["coverage"] = {
                 "type_coverage": text_type_coverage(report, self.built.vocab),
                 "token_coverage": report.token_coverage,
+                # with fastText's subwords: which share the vectors' own words cover, and
+                # which share is built from n-grams no trained word has (noise)
+                **text_subword_coverage(report, self.built.vocab),
                 "added_words": int(self.built.vocab.metadata.get("extended_from_vectors", 0)),
             }
         self.metrics = metrics
@@ -1010,7 +1019,14 @@ class ClassifierRecipe:
         added = int(self.built.vocab.metadata.get("extended_from_vectors", 0))
         if added:
             types = text_type_coverage(report, self.built.vocab)
-            text += (f"The training texts' word types: {types:.1%} have a vector (the "
+            split = text_subword_coverage(report, self.built.vocab)
+            by = ""
+            if split["type_subword"]:
+                by = (f", {split['type_coverage_words']:.1%} by the vectors' words and "
+                      f"{split['type_subword']:.1%} from subwords "
+                      f"({split['type_subword_untrained']:.1%} from n-grams no trained word "
+                      "has: noise)")  # fmt: skip
+            text += (f"The training texts' word types: {types:.1%} have a vector{by} (the "
                      f"{added:,} words added from the vectors left out)\n")  # fmt: skip
         return text
 
