@@ -264,3 +264,36 @@ def test_finetune_with_word_vectors_logs_coverage_as_before(tmp_path: Path) -> N
     assert line.endswith("coverage 100.0% of the training texts' word types, 100.0% of their "
                          "tokens"), line  # fmt: skip
     assert not [s for s in said if "n-grams" in s]
+
+
+def test_compare_says_a_fasttext_sources_coverage_by_words_and_its_noise(
+    ft_bin: Path, tmp_path: Path
+) -> None:
+    from vecgraft.evaluate._compare_config import SourceKind, SourceSpec
+    from vecgraft.evaluate._compare_sources import _prepare_source
+    from vecgraft.evaluate.report import _source_notes
+
+    spec = SourceSpec("ft", SourceKind.VECTORS, path=str(ft_bin), spec=str(ft_bin))
+    info = _prepare_source(spec, query_vocab(), [], tmp_path, intrinsic=False, device="cpu")
+    cov = info["coverage"]
+    assert cov["type_coverage"] == 1.0  # as before: every word got a row
+    assert (cov["types_subword"], cov["types_subword_untrained"]) == (6, 3)
+    assert (cov["type_coverage_words"], cov["token_coverage_words"]) == (1 / 7, 8 / 29)
+    assert cov["tokens_subword_untrained"] == 9
+    note = ("ft: coverage 14.3% of training types (27.6% of tokens) by the vectors' own words; "
+            "85.7% of types from fastText subwords, 42.9% from n-grams no trained word has "
+            "(noise)")  # fmt: skip
+    assert note in _source_notes([{"name": "ft", **info}])
+
+
+def test_compare_notes_nothing_for_a_source_without_subwords(tmp_path: Path) -> None:
+    from vecgraft.evaluate._compare_config import SourceKind, SourceSpec
+    from vecgraft.evaluate._compare_sources import _prepare_source
+    from vecgraft.evaluate.report import _source_notes
+
+    path = tmp_path / "v.txt"
+    path.write_text("abc 1 0\nhello 0 1\n", encoding="utf-8")
+    spec = SourceSpec("w", SourceKind.VECTORS, path=str(path), spec=str(path))
+    info = _prepare_source(spec, query_vocab(), [], tmp_path, intrinsic=False, device="cpu")
+    assert "types_subword" not in info["coverage"]
+    assert not any("coverage" in n for n in _source_notes([{"name": "w", **info}]))

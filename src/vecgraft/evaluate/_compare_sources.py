@@ -744,6 +744,7 @@ def _prepare_source(
         "tokens": report.tokens,
         "tokens_matched": report.tokens_matched,
         "missing": [list(m) if isinstance(m, tuple) else m for m in report.missing[:10]],
+        **_subword_coverage(report),
     }
     info["intrinsic"] = _intrinsic(vectors) if intrinsic else None
     if info["intrinsic"] is not None:  # what they were scored on: a rerun may keep them
@@ -752,6 +753,39 @@ def _prepare_source(
         info["intrinsic_note"] = "transformer vectors cover only the task vocabulary"
     info["seconds"] = time.perf_counter() - started
     return info
+
+
+def _subword_coverage(report: Any) -> dict[str, Any]:
+    """Coverage by the vectors' own words and the subword noise, for fastText sources only.
+
+    Why: a fastText source covers 100 % of types through its n-grams, which hid how many
+    rows came from n-grams no trained word has (`AlignmentReport.types_subword_untrained`).
+    """
+    if not report.types_subword:
+        return {}
+    return {
+        "type_coverage_words": report.type_coverage_words,
+        "token_coverage_words": report.token_coverage_words,
+        "types_subword": report.types_subword,
+        "types_subword_untrained": report.types_subword_untrained,
+        "tokens_subword_untrained": report.tokens_subword_untrained,
+    }
+
+
+def subword_coverage_note(coverage: dict[str, Any] | None) -> str | None:
+    """What a fastText source's coverage owes to its subwords, in words; None for others."""
+    cov = coverage or {}
+    types = cov.get("types") or 0
+    if not cov.get("types_subword") or not types:
+        return None
+    words = f"{cov['type_coverage_words']:.1%} of training types"
+    if cov.get("token_coverage_words") is not None:
+        words += f" ({cov['token_coverage_words']:.1%} of tokens)"
+    return (
+        f"{words} by the vectors' own words; {cov['types_subword'] / types:.1%} of types "
+        f"from fastText subwords, {cov['types_subword_untrained'] / types:.1%} from n-grams "
+        "no trained word has (noise)"
+    )
 
 
 INTRINSIC_KEPT = "intrinsic scores of an earlier run into this folder, on the same vectors"

@@ -93,6 +93,7 @@ from vecgraft.evaluate._compare_sources import (
     score_label,
     shared_text_settings,
     source_encodings,
+    subword_coverage_note,
     taken_from,
     training_texts,
     training_vocab_of,
@@ -229,6 +230,9 @@ def _prepared_source(
             f"source {spec.name}: {cov['type_coverage']:.1%} of training types, "
             f"{(cov['token_coverage'] or 0):.1%} of tokens covered"
         )
+        subword = subword_coverage_note(cov)
+        if subword:
+            say(f"source {spec.name}: {subword}")
     scores = [analogy_line(name, entry) if name in ANALOGY_NAMES
               else f"{score_label(name)} {intrinsic_text(entry)}"
               for name, entry in (info.get("intrinsic") or {}).items()

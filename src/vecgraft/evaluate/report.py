@@ -36,6 +36,7 @@ from vecgraft.evaluate._compare_sources import (
     is_analogy,
     low_intrinsic_note,
     score_label,
+    subword_coverage_note,
     tokenizer_label,
 )
 from vecgraft.evaluate._paired_noise import PairedNoise
@@ -998,6 +999,9 @@ def _source_notes(
             notes.append(f"{s['name']}: most frequent training words it lacks: {shown}")
         if s.get("intrinsic_note"):
             notes.append(f"{s['name']}: {s['intrinsic_note']}")
+        subword = subword_coverage_note(s.get("coverage"))
+        if subword:
+            notes.append(f"{s['name']}: coverage {subword}")
         if s.get("intrinsic_kept") and no_intrinsic:
             grouped.setdefault(f"{INTRINSIC_KEPT} (this run: --no-intrinsic)", []).append(
                 s["name"])
