@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -458,13 +459,14 @@ def _pairs_file(tmp_path, body: str):
         ("# only a comment\n\n", r"pairs\.tsv: no word pairs"),
         (
             "lion\ttiger\t1\nking\tpuma\t2\n",
-            r"pairs\.tsv: no pair can be scored: all 2 have a word outside the vectors' first "
-            r"6 rows \(line 1: 'lion', 'tiger'\)",
+            # every row takes part: "first 6 rows" read as a --restrict-vocab cut
+            r"pairs\.tsv: no pair can be scored: all 2 have a word not in the vectors "
+            r"\(line 1: 'lion', 'tiger'\)",
         ),
         (
             "king\tqueen\t1\nking\tpuma\t2\n",
-            r"pairs\.tsv: only 1 pair can be scored \(1 has a word outside the vectors' first 6 "
-            r"rows; line 2: 'king', 'puma'\), a correlation needs at least 2",
+            r"pairs\.tsv: only 1 pair can be scored \(1 has a word not in the vectors; "
+            r"line 2: 'king', 'puma'\), a correlation needs at least 2",
         ),
         # ties: scipy warned and every coefficient was NaN
         (
@@ -483,6 +485,60 @@ def test_pairs_file_errors_say_what_was_expected(tmp_path, body, message):
     with pytest.raises(DataError) as info:
         word_similarity(v, path)
     assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_a_restricted_vocabulary_is_named_when_no_pair_is_in_it(tmp_path):
+    v, path = _pairs_file(tmp_path, "king\tdog\t1\nqueen\tcat\t2\n")
+    with pytest.raises(DataError) as info:
+        word_similarity(v, path, restrict_vocab=3)
+    assert "all 2 have a word outside the vectors' first 3 rows (of 6; restrict_vocab)" in str(
+        info.value
+    )
+
+
+def _chinese_vectors(tmp_path):
+    vec = tmp_path / "zh.txt"
+    vec.write_text("".join(f"{chr(0x4E00 + i)}{chr(0x4E01 + i)} {i} 1\n" for i in range(40)))
+    return vec
+
+
+def test_cli_reports_each_set_the_vectors_cannot_score_and_scores_the_others(tmp_path, capsys):
+    """`intrinsic --lang en` on Chinese vectors stopped at WordSim353 ("outside the vectors'
+    first 4550 rows", no restriction given) without a word on SimLex-999 or Google."""
+    from vecgraft.cli import main
+
+    vec, out = _chinese_vectors(tmp_path), tmp_path / "s.json"
+    assert main(["intrinsic", str(vec), "--lang", "en", "--json", str(out)]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    for name in ("wordsim353.tsv", "simlex999.txt"):
+        assert f"{name}: not scored: no pair can be scored: all" in said
+    assert "have a word not in the vectors" in said and "first 40 rows" not in said
+    assert "google (3cosadd, gensim)" in said  # the analogies still ran
+    assert ("note: these vectors look Chinese: --lang zh scores them on the Chinese CA8 "
+            "analogy sets") in said  # fmt: skip
+    unscored = json.loads(out.read_text())["unscored"]
+    assert [os.path.basename(u["dataset"]) for u in unscored] == [
+        "wordsim353.tsv",
+        "simlex999.txt",
+    ]
+    assert unscored[0]["error"].startswith("no pair can be scored: all 353 have")
+
+
+def test_cli_fails_when_no_set_can_be_scored_and_names_each(tmp_path, capsys):
+    from vecgraft.cli import main
+
+    vec = _chinese_vectors(tmp_path)
+    args = ["intrinsic", str(vec), "--similarity", "wordsim353", "--similarity", "simlex999"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "no set can be scored: " in err[0] and "wordsim353.tsv: no pair" in err[0]
+    assert "simlex999.txt: no pair" in err[0] and "--lang zh" in err[0]
+    english = tmp_path / "en.txt"
+    english.write_text("xyzzy 1 0\nplugh 1 1\n")
+    assert main(["intrinsic", str(english), "--similarity", "wordsim353"]) == 1
+    err = capsys.readouterr().err
+    assert "wordsim353.tsv: no pair can be scored" in err and "--lang zh" not in err
 
 
 def test_cli_pairs_errors_are_one_line_with_the_flag(tmp_path, capsys):
@@ -533,14 +589,21 @@ def test_cli_notes_analogy_sets_the_vectors_do_not_cover(tmp_path, capsys):
     out = capsys.readouterr().out
     assert (
         f"note: {questions}: the vectors cover none of its 2 questions (each needs all four "
-        "words among the first 40 rows)" in out
+        "words in the vectors)" in out  # no --restrict-vocab: every row takes part
+    )
+    assert "note: these vectors look Chinese: --lang zh scores them" in out
+    restricted = ["--analogies", str(questions), "--restrict-vocab", "3"]
+    assert main(["intrinsic", str(vec), *restricted]) == 0
+    assert (
+        "(each needs all four words among the vectors' first 3 rows (of 40; restrict_vocab))"
+        in capsys.readouterr().out
     )
     english = tmp_path / "en-vectors.txt"
     english.write_text("king 1 0\nqueen 1 1\n")
     assert main(["intrinsic", str(english), "--analogies", "ca8-semantic"]) == 0
     assert (
         "note: ca8-semantic: the vectors cover none of its 7636 questions (each needs its "
-        "first three words among the first 2 rows)" in capsys.readouterr().out
+        "first three words in the vectors)" in capsys.readouterr().out
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING, Any
 
 from vecgraft._util.atomic import atomic_write_json
 from vecgraft.cli._options import output_path, positive_int
 
 if TYPE_CHECKING:
+    from vecgraft.evaluate._intrinsic_similarity import UnscorablePairsError
     from vecgraft.evaluate.intrinsic import AnalogyResult, SimilarityResult
     from vecgraft.vectors import Vectors
 
@@ -18,7 +20,9 @@ WordSim353, SimLex-999 and Google's analogies (from gensim's installed test data
 --lang zh the Chinese CA8 analogy sets (morphological and semantic, shipped with vecgraft),
 scored with the CA8 authors' convention unless --convention gensim. --neighbors or --map
 alone only look at the space (the built-in sets take minutes): add --similarity/--analogies
-to score sets as well."""
+to score sets as well. A similarity set of which the vectors hold fewer than two pairs is
+reported as not scored (in --json: "unscored") and the other sets still run; when no set can
+be scored that is an error."""
 
 EPILOG = """examples:
   vecgraft intrinsic glove.6B.50d.txt
@@ -165,11 +169,15 @@ def _add_explore_arguments(p: argparse.ArgumentParser) -> None:
 
 def _scores(
     args: argparse.Namespace, vectors: Vectors
-) -> tuple[list[SimilarityResult], list[AnalogyResult]]:
+) -> tuple[list[SimilarityResult], list[AnalogyResult], list[UnscorablePairsError]]:
     """Run the chosen similarity and analogy sets (the language's built-ins by default).
 
     Built-in sets run only when no dataset, --neighbors or --map flag asks for something else.
+    A similarity set the vectors hold fewer than two pairs of is returned as unscored (the
+    third list) and the others still run; with no other set to run that is an error naming
+    each (`_nothing_scored`).
     """
+    from vecgraft.evaluate._intrinsic_similarity import UnscorablePairsError
     from vecgraft.evaluate.datasets import SIMILARITY_SETS
     from vecgraft.evaluate.intrinsic import GENSIM_RESTRICT_VOCAB, analogies, word_similarity
 
@@ -178,17 +186,23 @@ def _scores(
     sim_sets = args.similarity or ([] if explicit else builtin)
     ana_sets = _analogy_sets(args)
     case_insensitive = not args.case_sensitive
-    sims = [
-        word_similarity(
-            vectors,
-            s,
-            case_insensitive=case_insensitive,
-            dummy4unknown=args.dummy4unknown,
-            restrict_vocab=args.restrict_vocab or GENSIM_RESTRICT_VOCAB,
-            delimiter=args.delimiter,
-        )
-        for s in sim_sets
-    ]
+    sims, unscored = [], []
+    for name in sim_sets:
+        try:
+            sims.append(
+                word_similarity(
+                    vectors,
+                    name,
+                    case_insensitive=case_insensitive,
+                    dummy4unknown=args.dummy4unknown,
+                    restrict_vocab=args.restrict_vocab or GENSIM_RESTRICT_VOCAB,
+                    delimiter=args.delimiter,
+                )
+            )
+        except UnscorablePairsError as exc:  # the English sets on Chinese vectors
+            unscored.append(exc)
+    if unscored and not sims and not ana_sets:
+        raise _nothing_scored(unscored, vectors)
     anas = [
         analogies(
             vectors,
@@ -203,7 +217,32 @@ def _scores(
         )
         for name in ana_sets
     ]
-    return sims, anas
+    return sims, anas, unscored
+
+
+def _nothing_scored(unscored: list[UnscorablePairsError], vectors: Vectors) -> Exception:
+    """The error when every set asked for is a similarity set the vectors cannot score."""
+    from vecgraft.errors import DataError
+
+    said = str(unscored[0]) if len(unscored) == 1 else (
+        "no set can be scored: " + "; ".join(map(str, unscored))
+    )  # fmt: skip
+    hint = _language_hint(vectors, [e.path for e in unscored])
+    return DataError(said + (f"; {hint}" if hint else ""))
+
+
+def _language_hint(vectors: Vectors, datasets: list[str]) -> str | None:
+    """Which --lang suits vectors that the sets in `datasets` found (almost) nothing in.
+
+    English sets say nothing about Chinese vectors; the Chinese ones are CA8's.
+    """
+    from vecgraft.evaluate._compare_sources import vectors_language
+
+    if not datasets or any("ca8" in os.path.basename(d).lower() for d in datasets):
+        return None
+    if vectors_language(vectors.words) != "zh":
+        return None
+    return "these vectors look Chinese: --lang zh scores them on the Chinese CA8 analogy sets"
 
 
 def _analogy_sets(args: argparse.Namespace) -> list[str]:
@@ -293,13 +332,14 @@ def _uncovered_note(vectors: Vectors, ana: AnalogyResult) -> str | None:
     """
     if ana.oov < ana.questions:
         return None
+    from vecgraft.evaluate._intrinsic_similarity import rows_phrase
     from vecgraft.evaluate.intrinsic import Convention
 
     rows = len(vectors) if ana.restrict_vocab is None else min(ana.restrict_vocab, len(vectors))
     words = "its first three words" if ana.convention == Convention.CA8 else "all four words"
     return (
         f"note: {ana.dataset}: the vectors cover none of its {ana.questions} questions (each "
-        f"needs {words} among the first {rows} rows)"
+        f"needs {words} {rows_phrase(rows, len(vectors), among=True)})"
     )
 
 
@@ -385,10 +425,12 @@ def _run(args: argparse.Namespace, stdout: Any) -> int:
         from vecgraft.evaluate._compare_sources import vectors_language
 
         args.lang = vectors_language(vectors.words)
-    sims, anas = _scores(args, vectors)
+    sims, anas, unscorable = _scores(args, vectors)
     print(f"{vectors!r}")
     if sims or anas:
         print(format_results(sims, anas))
+    for exc in unscorable:
+        print(f"note: {os.path.basename(exc.path)}: not scored: {exc.reason}")
     unscored = _unscored_note(args)
     if unscored:
         print(unscored)
@@ -407,6 +449,10 @@ def _run(args: argparse.Namespace, stdout: Any) -> int:
     for note in (_script_note(vectors, anas), _zh_mode_note(args.vectors, anas)):
         if note:
             print(note)
+    empty = [e.path for e in unscorable] + [a.dataset for a in anas if a.oov == a.questions]
+    hint = _language_hint(vectors, empty)
+    if hint:
+        print(f"note: {hint}")
     from vecgraft.cli.neighbors import recorded_normalisation
 
     recorded = recorded_normalisation(vectors, args.vectors) if args.neighbors else ()
@@ -424,6 +470,8 @@ def _run(args: argparse.Namespace, stdout: Any) -> int:
             "vectors": str(args.vectors),
             "similarity": [s.to_dict() for s in sims],
             "analogies": [a.to_dict() for a in anas],
+            # sets the vectors hold fewer than two pairs of (no correlation), with why
+            "unscored": [{"dataset": e.path, "error": e.reason} for e in unscorable],
         }
         if stdout is not None:
             from vecgraft.cli._options import print_json

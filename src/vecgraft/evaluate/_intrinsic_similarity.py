@@ -24,6 +24,32 @@ from vecgraft.vectors import Vectors
 GENSIM_RESTRICT_VOCAB = 300_000
 
 
+class UnscorablePairsError(DataError):
+    """A similarity set of which the vectors hold fewer than two pairs: nothing to correlate.
+
+    Its own class so that `vecgraft intrinsic` reports such a set and scores the others (the
+    English sets on Chinese vectors), while a malformed file still stops it.
+    `reason`: the message without the file name, for a report of several sets.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def rows_phrase(n_rows: int, total: int, *, among: bool = False) -> str:
+    """Where a word must be: "in the vectors", or within the first `n_rows` of `total` rows.
+
+    "the vectors' first 4550 rows" of vectors that have 4,550 read as a `restrict_vocab` cut
+    that was never asked for. `among`: "among ..." (else "outside ..." for a missing word).
+    """
+    if n_rows >= total:
+        return "in the vectors" if among else "not in the vectors"
+    side = "among" if among else "outside"
+    return f"{side} the vectors' first {n_rows} rows (of {total}; restrict_vocab)"
+
+
 def check_restrict_vocab(restrict_vocab: int | None) -> None:
     """Refuse a row count below 1 (or not an integer) before anything is sliced.
 
@@ -143,7 +169,8 @@ def word_similarity(
 
     Pairs with an out-of-vocabulary word are skipped, or scored as similarity 0 with
     `dummy4unknown=True` (gensim's convention). `path` may be a built-in name
-    (`wordsim353`, `simlex999`).
+    (`wordsim353`, `simlex999`). Fewer than two pairs in the vectors raise
+    `UnscorablePairsError` (a DataError), a malformed file another DataError.
     """
     from scipy import stats
 
@@ -161,7 +188,8 @@ def word_similarity(
     ok = _ok_vocab(vectors, restrict_vocab, case_insensitive)
     gold, model, oov = _score_pairs(vectors, path, pairs, ok, case_insensitive, dummy4unknown)
     n_rows = len(vectors) if restrict_vocab is None else min(restrict_vocab, len(vectors))
-    _check_scorable(path, pairs, ok, case_insensitive, n_rows, len(pairs) - oov, len(gold))
+    where = rows_phrase(n_rows, len(vectors))
+    _check_scorable(path, pairs, ok, case_insensitive, where, len(pairs) - oov, len(gold))
     _check_spread(path, gold, model)
     spearman = stats.spearmanr(gold, model)
     pearson = stats.pearsonr(gold, model)
@@ -186,27 +214,29 @@ def _check_scorable(
     pairs: Sequence[WordPair],
     ok: dict[str, int],
     case_insensitive: bool,
-    n_rows: int,
+    where: str,
     scored: int,
     correlated: int,
 ) -> None:
     """Refuse fewer than two pairs to correlate, or none in the vocabulary.
 
-    `scored` pairs have both words among the first `n_rows` rows; `correlated` also counts
-    the out-of-vocabulary pairs that dummy4unknown scores as 0 (gensim's rule).
+    `scored` pairs have both words in the rows that take part (`where` says which:
+    `rows_phrase`); `correlated` also counts the out-of-vocabulary pairs that dummy4unknown
+    scores as 0 (gensim's rule).
     """
     if scored and correlated >= 2:
         return
     first = next(p for p in pairs if _pair_rows(ok, p, case_insensitive) is None)
-    where = f"a word outside the vectors' first {n_rows} rows"
     example = f"line {first.line}: {first.a!r}, {first.b!r}"
-    p = dataset_path(path)
+    p = str(dataset_path(path))
     if not scored:
-        raise DataError(f"{p}: no pair can be scored: all {len(pairs)} have {where} ({example})")
+        reason = f"no pair can be scored: all {len(pairs)} have a word {where} ({example})"
+        raise UnscorablePairsError(p, reason)
     oov = len(pairs) - scored
-    raise DataError(
-        f"{p}: only {scored} pair can be scored ({oov} {'has' if oov == 1 else 'have'} {where}"
-        f"; {example}), a correlation needs at least 2"
+    raise UnscorablePairsError(
+        p,
+        f"only {scored} pair can be scored ({oov} {'has' if oov == 1 else 'have'} a word "
+        f"{where}; {example}), a correlation needs at least 2",
     )
 
 
