@@ -249,3 +249,14 @@ def test_the_ascii_twins_leave_the_english_list_and_old_runs_alone() -> None:
     # a run saved with the list's name only drops what that list held then: no twins
     assert "," not in builtin_stopwords("zh", legacy=True)
     assert "，" in builtin_stopwords("zh", legacy=True)
+
+
+def test_a_big5_stopword_file_says_how_to_convert_it(tmp_path) -> None:
+    """Traditional Chinese lists come in Big5; the error said only 'not valid UTF-8'."""
+    path = tmp_path / "tw_stopwords.txt"
+    path.write_bytes("的\n這個\n因為\n".encode("cp950"))
+    with pytest.raises(DataError) as info:
+        Tokenizer("jieba", stopwords=path)
+    message = str(info.value)
+    assert "reads as Big5 Chinese ('的 這個 因為')" in message and "GB18030" not in message
+    assert "iconv -f CP950 -t UTF-8" in message

@@ -466,6 +466,31 @@ def test_a_chinese_file_not_in_utf8_says_which_encoding_it_reads_as(awkward, tmp
     assert "GB18030" not in str(info.value)
 
 
+def test_a_big5_file_says_it_reads_as_big5(tmp_path, capsys):
+    """Traditional Chinese CSV from a Taiwan or Hong Kong Excel is Big5 (code page 950): it got
+    only the generic "--encoding NAME" hint, where GB18030 input is named. Many Big5 byte
+    pairs are GB18030 too, so the guess goes to the decoding with common characters."""
+    rows = "text,label\n這家飯店很乾淨，服務很好,正面\n太差了，不會再來,負面\n裏面很舒服,正面\n"
+    big5 = tmp_path / "big5.csv"
+    big5.write_bytes(rows.encode("cp950"))
+    code, err = _cli(_finetune_argv(big5, tmp_path), capsys)
+    assert code != 0 and f"{big5}:2: invalid UTF-8" in err
+    assert "reads as Big5 Chinese" in err and "這家飯店很乾淨" in err and "--encoding cp950" in err
+    assert "GB18030" not in err
+    code, out = _cli(_finetune_argv(big5, tmp_path, "--encoding", "cp950", "--overwrite"), capsys)
+    assert code == 0, out
+    lines = [("價格太貴", "cp950"), ("電腦軟體與漢字", "cp950"), ("房间很干净", "gb18030"),
+             ("佢哋嘅餐廳好正", "big5hkscs")]  # fmt: skip
+    for line, codec in lines:
+        path = tmp_path / "one.txt"
+        path.write_bytes(line.encode(codec) + b"\n")
+        with pytest.raises(DataError) as info:
+            list(iter_texts(path))
+        said = {"gb18030": "GB18030", "cp950": "Big5", "big5hkscs": "Big5-HKSCS"}[codec]
+        assert f"reads as {said} Chinese ('{line}')" in str(info.value), (line, str(info.value))
+        assert f"encoding={codec!r}" in str(info.value)
+
+
 def _not_utf8_readers():
     from vecgraft.cli.from_transformer import read_words
     from vecgraft.evaluate.datasets import read_pairs

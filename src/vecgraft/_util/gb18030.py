@@ -1,4 +1,4 @@
-"""Telling GBK/GB18030 Chinese from other bytes that are not UTF-8, and how to convert them.
+"""Telling GBK/GB18030 or Big5 Chinese from other bytes that are not UTF-8, and how to convert.
 
 Here rather than in `vecgraft.text.zh` because the io stage names the encoding too: a GBK
 vector file failed with "invalid UTF-8 ... pass --unicode-errors replace", advice that turns
@@ -15,43 +15,123 @@ from pathlib import Path
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 
+# Big5 as the files come: Windows' code page 950 (Taiwan; Python's "big5" lacks some of its
+# characters, 裏 among them), then Hong Kong's HKSCS extension
+BIG5_CODECS = ("cp950", "big5hkscs")
+# how the messages name each codec, and iconv's name for it
+CODEC_NAMES = {"gb18030": ("GB18030", "GB18030"), "cp950": ("Big5", "CP950"),
+               "big5hkscs": ("Big5-HKSCS", "BIG5-HKSCS")}  # fmt: skip
+# characters judged (a long line need not be read whole to tell the encodings apart)
+_JUDGED = 2000
+
+
 def gb18030_text(data: bytes) -> str | None:
     """`data` decoded as GB18030 when it looks like GBK/GB18030 Chinese, else None.
 
     Latin-1 text often decodes too: an accented letter and the ASCII letter after it make a
     valid two-byte character ('über' reads as '黚er'). The common Chinese characters
     (GB2312's) have a second byte of 0xA1 or more, so most of the Han characters must.
+    None too when the bytes read better as Big5 (`legacy_chinese`).
 
     >>> gb18030_text("房间很干净".encode("gbk")), gb18030_text("Größe über".encode("latin-1"))
     ('房间很干净', None)
     """
+    found = legacy_chinese(data)
+    return found[1] if found is not None and found[0] == "gb18030" else None
+
+
+def legacy_chinese(data: bytes) -> tuple[str, str] | None:
+    """(codec, text) when `data` reads as GBK/GB18030 or Big5 Chinese, else None.
+
+    Most Big5 byte pairs are valid GB18030 too (as rare characters: 這 reads as 硂), and
+    GBK text often decodes as Big5, so both are tried and the decoding whose non-ASCII
+    characters are more often common ones wins (GB18030 on a tie). For the error path only.
+
+    >>> legacy_chinese("價格太貴".encode("cp950")), legacy_chinese("价格太贵".encode("gbk"))
+    (('cp950', '價格太貴'), ('gb18030', '价格太贵'))
+    """
+    gb = _gb18030_candidate(data)
+    big5 = _big5_candidate(data)
+    if big5 is None:
+        return None if gb is None else ("gb18030", gb)
+    if gb is not None and common_share(gb) >= common_share(big5[1]):
+        return "gb18030", gb
+    return big5
+
+
+def _gb18030_candidate(data: bytes) -> str | None:
+    """`data` as GB18030 when most of its Han characters have a high second byte."""
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError:
         return None
-    han = HAN.findall(text)
+    han = HAN.findall(text[:_JUDGED])
     high = sum(1 for ch in han if ch.encode("gb18030")[1] >= 0x80)
     return text if han and high >= 0.8 * len(han) else None
 
 
+def _big5_candidate(data: bytes) -> tuple[str, str] | None:
+    """(codec, text) for the first Big5 codec that decodes `data` into mostly common text."""
+    for codec in BIG5_CODECS:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if HAN.search(text[:_JUDGED]) and common_share(text) >= 0.5:
+            return codec, text
+        return None  # decoded, but not into Chinese: HKSCS would read it no better
+    return None
+
+
+def common_share(text: str) -> float:
+    """The share of `text`'s non-ASCII characters that Chinese text is mostly made of.
+
+    Common Han characters (GB2312's level 1, the 3,755 most used simplified ones, or Big5's
+    level 1, the 5,401 most used traditional ones) and CJK or full-width punctuation. Bytes
+    read in the wrong one of the two encodings give rare characters, kana, bopomofo, box
+    drawing or private-use characters instead.
+    """
+    wide = [ch for ch in text[:_JUDGED] if ord(ch) > 0x7F and not ch.isspace()]
+    if not wide:
+        return 0.0
+    return sum(map(_common, wide)) / len(wide)
+
+
+def _common(ch: str) -> bool:
+    """Whether `ch` is CJK punctuation or a level-1 character of GB2312 or Big5."""
+    if "\u3000" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff5e":
+        return True
+    return _level_one(ch, "gb2312", 0xB0A1, 0xD7FE) or _level_one(ch, "big5", 0xA440, 0xC67E)
+
+
+def _level_one(ch: str, codec: str, first: int, last: int) -> bool:
+    """Whether `ch` is encoded in `codec` within [first, last] (its common characters)."""
+    try:
+        code = int.from_bytes(ch.encode(codec), "big")
+    except UnicodeEncodeError:
+        return False
+    return first <= code <= last
+
+
 def gb18030_advice(path: str | os.PathLike[str], data: bytes, what: str = "word lists") -> str:
-    r"""How to convert a text file that is not UTF-8 but reads as GB18030 Chinese.
+    r"""How to convert a text file that is not UTF-8 but reads as GB18030 or Big5 Chinese.
 
     Chinese stopword lists, jieba user dictionaries and files made with Windows tools often
-    come in GBK (which GB18030 extends); vecgraft reads them as UTF-8 only. "" when `data`
+    come in GBK (which GB18030 extends), traditional ones in Big5; vecgraft reads them as
+    UTF-8 only. "" when `data`
     does not read so. `what` names such files in the message.
 
     >>> gb18030_advice("stop.txt", "的\n了\n".encode("gbk"))  # doctest: +ELLIPSIS
     "; it reads as GB18030 Chinese ('的 了'), ...: convert it, e.g. iconv -f GB18030 ..."
     """
-    text = gb18030_text(data)
-    if text is None:
+    found = legacy_chinese(data)
+    if found is None:
         return ""
-    words = text.split()
+    (name, iconv_name), words = CODEC_NAMES[found[0]], found[1].split()
     shown = repr(" ".join(words[:5])) + (", ..." if len(words) > 5 else "")
     return (
-        f"; it reads as GB18030 Chinese ({shown}), the encoding Chinese {what} often "
-        f"come in: convert it, e.g. {iconv_line(path)}"
+        f"; it reads as {name} Chinese ({shown}), an encoding Chinese {what} often "
+        f"come in: convert it, e.g. {iconv_line(path, iconv_name)}"
     )
 
 

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from vecgraft._util.console import printable
-from vecgraft._util.gb18030 import gb18030_text
+from vecgraft._util.gb18030 import CODEC_NAMES, legacy_chinese
 from vecgraft._util.options import parse_enum
 from vecgraft._util.policies import BadRowPolicy, UnicodeErrors, check_encoding
 from vecgraft.errors import ConfigError, DataError, Hint, Opt
@@ -150,8 +150,9 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
     """(what the line looks like instead, how to fix it) for the invalid-UTF-8 error.
 
     Chinese files from Windows are the common case: Excel saves CSV in the ANSI code page
-    (GBK, which GB18030 extends) and "Unicode text" in UTF-16. A line that decodes as
-    GB18030 into Chinese characters is shown so decoded, for the user to judge.
+    (GBK, which GB18030 extends; Big5, code page 950, in Taiwan and Hong Kong) and "Unicode
+    text" in UTF-16. A line that decodes as GB18030 or Big5 into Chinese characters is shown
+    so decoded, for the user to judge (`legacy_chinese` tells the two apart).
     """
     repair = Hint(
         "; pass {} or 'ignore' to repair such lines, or {} if the file is not " + name,
@@ -166,14 +167,15 @@ def _not_utf8(raw: bytes, name: str) -> tuple[str, Hint | None]:
     order = utf16_cjk(raw[:SNIFF_BYTES])
     if order is not None:  # Chinese in UTF-16: no NUL bytes for utf16_problem to see
         return f"; {_utf16_cjk_fact(order)}", None
-    text = gb18030_text(raw)
-    if text is None:
+    found = legacy_chinese(raw)
+    if found is None:
         return "", repair
+    codec, text = found
     text = text.rstrip("\r\n")  # the line's end is no part of what it reads as
     shown = printable(text if len(text) <= 30 else text[:30] + "...")
-    return f"; it reads as GB18030 Chinese ({shown!r})", Hint(
+    return f"; it reads as {CODEC_NAMES[codec][0]} Chinese ({shown!r})", Hint(
         ": pass {} if that is right, or {} or 'ignore' to repair such lines",
-        Opt("encoding", "'gb18030'", "gb18030"),
+        Opt("encoding", repr(codec), codec),
         Opt("errors", "'replace'", "replace"),
     )
 
