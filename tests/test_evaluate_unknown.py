@@ -35,6 +35,15 @@ def test_the_warning_needs_half_the_tokens_unknown_and_enough_tokens() -> None:
     )
 
 
+def test_invisible_examples_are_shown_escaped() -> None:
+    """Big5 text read as GB18030 gives private-use characters: the warning listed them as
+    blanks, "(such as , , , 琌, )"; a token holding a comma or a space blurred the list."""
+    examples = ["\ue4c7", "\ue5e3", "琌", "a, b", "\u200b"]
+    line = UnknownTokens(texts=3, tokens=200, unknown=150, examples=examples).warning("b.csv")
+    assert line is not None
+    assert "(such as '\\ue4c7', '\\ue5e3', 琌, 'a, b', '\\u200b') and read as" in line
+
+
 def test_traditional_unknown_words_add_the_simplified_hint() -> None:
     pytest.importorskip("opencc")
     vocab = {"这个", "东西", "很好"}

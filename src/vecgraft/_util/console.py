@@ -15,7 +15,7 @@ import sys
 import time
 import unicodedata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO, Any, TextIO
 
 # Unicode categories that would move the cursor or be invisible: controls, format characters
@@ -66,6 +66,22 @@ def printable(text: str) -> str:
         else:
             out.append(repr(ch)[1:-1])
     return "".join(out)
+
+
+def word_list(words: Iterable[str]) -> str:
+    r"""`words` joined with ", ", each quoted and escaped where it would not read as itself.
+
+    A private-use or zero-width character printed as a blank ("such as , , 琌"), and a word
+    holding a comma or a space split the list; those are shown as Python literals.
+
+    >>> word_list(["bon", "\ue4c7", "a, b", "琌"])
+    "bon, '\\ue4c7', 'a, b', 琌"
+    """
+    return ", ".join(w if w.isprintable() and w and not _BLURS & set(w) else repr(w) for w in words)
+
+
+# characters that would blur where a word in a ", "-separated list begins or ends
+_BLURS = frozenset(", ")
 
 
 def width(text: str) -> int:

@@ -53,9 +53,11 @@ class UnknownTokens:
         floor = TRADITIONAL_WARN if traditional else UNKNOWN_WARN
         if self.tokens < UNKNOWN_MIN_TOKENS or self.share < floor:
             return None
+        from vecgraft._util.console import word_list
+
         line = (
             f"WARNING: {where}: {self.share:.0%} of the tokens of its first {self.texts:,} "
-            f"texts are not in the run's vocabulary (such as {', '.join(self.examples[:5])}) "
+            f"texts are not in the run's vocabulary (such as {word_list(self.examples[:5])}) "
             "and read as the unknown word"
         )
         if self.share >= UNKNOWN_WARN:
