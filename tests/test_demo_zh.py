@@ -192,3 +192,13 @@ def test_the_comparison_names_the_vectors_and_rows_the_network_used():
     full = {**metrics, "sizes": {"train": 847, "valid": 94}}
     side = _side_by_side("boe", full, baseline, 941, 236, argparse.Namespace(vectors=None, seed=0))
     assert "on word2vec (People's Daily)" in side and "the network trained on" not in side
+
+
+def test_the_command_list_names_the_chinese_demo(capsys):
+    """`vecgraft --help` said only "end-to-end demo on BBC News with GloVe 6B 50d"."""
+    from vecgraft.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = " ".join(capsys.readouterr().out.split())
+    assert "demo end-to-end demo on BBC News with GloVe 6B 50d; --lang zh: the Chinese" in listed

@@ -38,7 +38,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("compare", "compare embedding sources on a labelled task"),
     "export": ("export", "export vectors or a model to model2vec, TensorBoard or word2vec"),
     "tune": ("tune", "search fine-tuning settings with Optuna, retrain and test the best"),
-    "demo": ("demo", "end-to-end demo on BBC News with GloVe 6B 50d"),
+    "demo": (
+        "demo",
+        "end-to-end demo on BBC News with GloVe 6B 50d; --lang zh: the Chinese one "
+        "(People's Daily word2vec, CA8, review sentiment)",
+    ),
 }
 
 
