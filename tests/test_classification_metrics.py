@@ -31,7 +31,7 @@ def test_metrics_equal_hand_computed_values(metrics):
     assert metrics.per_class["c"] == approx(
         {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
     )
-    assert metrics.per_class["d"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert "d" not in metrics.per_class  # neither a gold label nor predicted: not a row
     # macro over the classes that occur (a, b, c), as scikit-learn's default does
     assert metrics.macro_precision == approx(2 / 3)
     assert metrics.macro_recall == approx(13 / 18)
@@ -84,13 +84,46 @@ def test_format_table(metrics):
     assert "true \\ pred" in table
 
 
-def test_format_table_says_which_classes_the_macro_average_leaves_out(metrics):
-    # "d" is listed with 0.000 but is not in the macro average: the listed F1s average 0.492,
-    # the row said 0.656 with no word on why
+def test_format_table_leaves_out_the_classes_the_macro_average_leaves_out(metrics):
+    # "d" was listed with 0.000 but is not in the macro average: the listed F1s averaged
+    # 0.492, the row said 0.656; scikit-learn's classification_report has no such row
     lines = metrics.format_table().splitlines()
-    assert "macro avg: the mean over the 3 classes in the labels or predictions; not 'd'" in lines
+    assert not [line for line in lines if line.split()[:1] == ["d"] and "0.000" in line]
+    assert ("not listed (as in scikit-learn's report): 'd', in neither the labels nor the "
+            "predictions nor the macro avg") in lines  # fmt: skip
+    assert any(line.split() == ["d", "0", "0", "0", "0"] for line in lines)  # confusion row
     full = classification_metrics([0, 1], [0, 0], ["x", "y"]).format_table()
-    assert "macro avg: the mean over" not in full  # every class takes part: nothing to say
+    assert "not listed" not in full  # every class takes part: nothing to say
+
+
+def test_per_class_rows_are_scikit_learns_classification_report_rows():
+    """`evaluate` on a file with one class, of a run trained on two, printed a row for the
+    other class (f1 0.000, support 0), then `macro avg 1.000`, which leaves that row out;
+    metrics.json's per_class held it too. Both now have the report's rows."""
+    from sklearn.metrics import classification_report
+
+    m = classification_metrics([1, 1], [1, 1], ["0", "1"])
+    report = classification_report(["1", "1"], ["1", "1"], output_dict=True, zero_division=0)
+    rows = {k: v for k, v in report.items() if k not in ("accuracy", "macro avg", "weighted avg")}
+    assert list(m.per_class) == list(rows) == ["1"]
+    got = m.to_dict()
+    assert got["per_class"] == {"1": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2}}
+    assert got["labels"] == ["0", "1"] and got["confusion"] == [[0, 0], [0, 2]]
+    table = m.format_table().splitlines()
+    assert table[1].split() == ["1", "1.000", "1.000", "1.000", "2"] and table[2] == ""
+    assert ClassificationMetrics.from_dict(json.loads(json.dumps(got))) == m
+    # a class predicted but never a gold label is a row (precision 0), as in the report
+    m = classification_metrics([0, 0], [0, 1], ["a", "b", "c"])
+    assert list(m.per_class) == ["a", "b"] and m.per_class["b"]["support"] == 0
+    assert m.only_prediction() is None and m.absent_labels() == ["c"]
+
+
+def test_a_saved_per_class_with_every_class_still_prints_the_report_rows(metrics):
+    # metrics.json written before held a row for every class: "d" is still left out
+    saved = metrics.to_dict()
+    saved["per_class"]["d"] = {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    lines = ClassificationMetrics.from_dict(saved).format_table().splitlines()
+    assert lines[1:5] == metrics.format_table().splitlines()[1:5] and lines[4] == ""
 
 
 def test_format_table_aligns_chinese_labels():

@@ -7,7 +7,9 @@
 Precision, recall and F1 use `zero_division=0` (a class never predicted scores 0, with no
 warning). Macro averages follow scikit-learn's default: the mean over the classes that occur
 in `y_true` or `y_pred`, so a class absent from a small test set does not drag the average
-down; `per_class` and `confusion` still list every class.
+down. `per_class` holds those classes too, the rows of scikit-learn's `classification_report`
+(a row of 0.000 for a class left out of the average read as part of it); `label_names` and
+`confusion` list every class of the run.
 
 Test labels the training data lacks (`LabelMap.encode_scored`) come after the model's classes
 (`predictable` of them); their rows are errors and each such label is a class of the macro
@@ -67,7 +69,9 @@ class ClassificationMetrics:
         weighted_f1: F1 averaged with class support as weights.
         weighted_precision, weighted_recall: the same for precision and recall
             (scikit-learn's "weighted avg" row; the weighted recall equals the accuracy).
-        per_class: label -> {"precision", "recall", "f1", "support"} for every label.
+        per_class: label -> {"precision", "recall", "f1", "support"} for each label in the
+            gold labels or the predictions (`classification_report`'s rows; files written
+            before held every label, and still load).
         confusion: `confusion[i][j]` = examples of true class i predicted as class j (empty
             above `DENSE_CONFUSION_LIMIT` classes; see `confusion_cells`).
         label_names: class names in id order.
@@ -144,8 +148,14 @@ class ClassificationMetrics:
             raise DataError(f"not a classification metrics dict: missing or bad {exc}") from exc
 
     def format_table(self, digits: int = 3) -> str:
-        """Per-class precision/recall/F1/support, averages, and the confusion matrix as text."""
+        """Per-class precision/recall/F1/support, averages, and the confusion matrix as text.
+
+        The rows are scikit-learn's `classification_report`'s: a class of the run that no row
+        has and none was predicted as is not listed (the note under the averages names it).
+        """
         names = self.label_names or list(self.per_class)
+        absent = self.absent_labels()
+        listed = [name for name in names if name in self.per_class and name not in absent]
         # terminal columns, not characters: a Chinese label takes two per character; a
         # label's line break or tab is shown escaped (`line\nbreak`), as `predict` writes it
         first = max([width(printable(n)) for n in names] + [len("weighted avg")])
@@ -156,7 +166,7 @@ class ClassificationMetrics:
 
         head = f"{'':<{first}}  {'precision':>{col}}  {'recall':>{col}}  {'f1':>{col}}  support"
         lines = [head]
-        for name in names:
+        for name in listed:
             s = self.per_class[name]
             lines.append(
                 f"{ljust(printable(name), first)}  {num(s['precision'])}  {num(s['recall'])}"
@@ -177,17 +187,9 @@ class ClassificationMetrics:
             f"{'accuracy':<{first}}  {'':>{col}}  {'':>{col}}  {num(self.accuracy)}"
             f"  {self.support:>7d}"
         )
-        absent = self.absent_labels()
-        if absent:  # listed above with 0.000, yet not part of the macro average
-            from vecgraft.finetune.labels import SHOWN_UNSEEN
-
-            shown = ", ".join(repr(x) for x in absent[:SHOWN_UNSEEN])
-            shown += f" and {len(absent) - SHOWN_UNSEEN} more" if len(absent) > SHOWN_UNSEEN else ""
+        if absent:  # the confusion matrix below has their rows: say why the table has not
             lines.append("")
-            lines.append(
-                f"macro avg: the mean over the {len(names) - len(absent)} classes in the labels "
-                f"or predictions; not {shown}"
-            )
+            lines.append(_not_listed(absent))
         if self.unseen_labels:
             lines.append("")
             lines.append(unseen_note(self.unseen_labels))
@@ -213,7 +215,7 @@ class ClassificationMetrics:
         predicted = self._predicted_ids()
         if predicted is None:
             return None
-        gold = sum(1 for name in names if self.per_class[name]["support"])
+        gold = sum(1 for name in names if _support(self.per_class, name))
         if len(predicted) != 1 or gold < 2:
             return None
         return names[predicted.pop()]
@@ -227,7 +229,7 @@ class ClassificationMetrics:
         return [
             name
             for i, name in enumerate(names)
-            if not self.per_class[name]["support"] and i not in predicted
+            if not _support(self.per_class, name) and i not in predicted
         ]
 
     def format_confusion(self) -> str:
@@ -244,6 +246,24 @@ class ClassificationMetrics:
             lines = _confusion_lines(names, self.confusion, numbered=True)
             lines.append("(columns: the predicted labels, numbered as the rows)")
         return "\n".join(lines)
+
+
+def _support(per_class: Mapping[str, Mapping[str, float]], name: str) -> float:
+    """`name`'s support; 0 for a class that has no row (neither a gold label nor predicted)."""
+    row = per_class.get(name)
+    return 0 if row is None else row["support"]
+
+
+def _not_listed(absent: Sequence[str]) -> str:
+    """The table's note on the classes of the run it leaves out, as scikit-learn's report does."""
+    from vecgraft.finetune.labels import SHOWN_UNSEEN
+
+    shown = ", ".join(repr(x) for x in absent[:SHOWN_UNSEEN])
+    shown += f" and {len(absent) - SHOWN_UNSEEN} more" if len(absent) > SHOWN_UNSEEN else ""
+    return (
+        f"not listed (as in scikit-learn's report): {shown}, in neither the labels nor the "
+        "predictions nor the macro avg"
+    )
 
 
 # a confusion matrix wider than this with the labels as its column heads numbers them instead
@@ -443,14 +463,14 @@ def classification_metrics(
     wp, wr, wf, _ = precision_recall_fscore_support(
         true, pred, labels=present, average="weighted", zero_division=0
     )
-    per_class = {
-        name: {
+    per_class = {  # classification_report's rows: the classes of `present`
+        names[i]: {
             "precision": float(p[i]),
             "recall": float(r[i]),
             "f1": float(f[i]),
             "support": int(s[i]),
         }
-        for i, name in enumerate(names)
+        for i in present
     }
     dense = len(names) <= DENSE_CONFUSION_LIMIT
     return ClassificationMetrics(
