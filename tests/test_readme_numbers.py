@@ -187,20 +187,6 @@ def test_the_english_stopword_set_counts_its_curly_apostrophe_spellings() -> Non
     assert f"removes {len(words):,} words (`tok.stopwords` also holds {said}" in quickstart
 
 
-def test_the_chinese_stopword_arithmetic_is_the_lists() -> None:
-    # the README's zh paragraph: stopwordsiso's entries, the kept words, the ASCII twins
-    import stopwordsiso
-
-    from vecgraft.text.stopwords import builtin_stopwords
-
-    listed = frozenset(stopwordsiso.stopwords("zh"))
-    full, kept = builtin_stopwords("zh-all"), builtin_stopwords("zh")
-    text = " ".join(README.split())
-    assert f"Chinese list ({len(listed):,} entries) less {len(full) - len(kept)}" in text
-    assert f"{len(full - listed)} marks and digits it lacked" in text
-    assert f"{len(kept):,} words in all, {len(full):,} in `\"zh-all\"`" in text
-
-
 def _glove_window_rows() -> list[dict]:
     path = RESULTS / "glove_window.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

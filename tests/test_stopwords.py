@@ -223,34 +223,6 @@ def test_the_english_list_drops_topic_words_as_its_docs_say(tmp_path) -> None:
     assert Tokenizer(lower=True, stopwords=["the", "a", "of"])(text) == narrow(text)
 
 
-def test_the_chinese_list_drops_the_ascii_twins_of_its_full_width_marks() -> None:
-    """stopwordsiso's zh list holds ，！？１ but not , ! ? 1: ChnSentiCorp mixes both forms, so
-    after --stopwords zh the ASCII comma was the vocabulary's most frequent token."""
-    text = "房间好，价格１张票５元！还行,不错!第1次住?"
-    expected = ["房间", "好", "价格", "张票", "元", "行", "不错", "次住"]
-    for options in ({}, {"halfwidth": True}, {"nfkc": True}):
-        assert Tokenizer("jieba", stopwords="zh", **options)(text) == expected, options
-    for lang in ("zh", "zh-all"):
-        words = resolve_stopwords(lang)
-        assert {",", "!", "?", "1", "0", "(", "%", "¥"} <= words
-        # twins of punctuation and digits only: no ASCII letter or word joins the list
-        assert not {w for w in words if w.isascii() and any(c.isalpha() for c in w)}
-    assert "〈" in resolve_stopwords("zh")  # ︿'s NFKC form was listed already
-
-
-def test_the_ascii_twins_leave_the_english_list_and_old_runs_alone() -> None:
-    import stopwordsiso
-
-    from vecgraft.text.stopwords import builtin_stopwords
-
-    garbled = {"herse”", "himse”", "itse”", "myse”"}
-    listed = set(stopwordsiso.stopwords("en")) - garbled
-    assert builtin_stopwords("en-all") == listed | CLITICS["en"]
-    # a run saved with the list's name only drops what that list held then: no twins
-    assert "," not in builtin_stopwords("zh", legacy=True)
-    assert "，" in builtin_stopwords("zh", legacy=True)
-
-
 def test_a_big5_stopword_file_says_how_to_convert_it(tmp_path) -> None:
     """Traditional Chinese lists come in Big5; the error said only 'not valid UTF-8'."""
     path = tmp_path / "tw_stopwords.txt"

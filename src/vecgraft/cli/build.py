@@ -84,12 +84,7 @@ def _add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
         f"else jieba on a Chinese corpus, else {param_default(Tokenizer, 'kind')})",
     )
     parser.add_argument("--lower", action="store_true", help="lowercase before tokenizing")
-    parser.add_argument(
-        "--stopwords",
-        metavar="en|zh|FILE",
-        help="drop these stopwords (zh drops the ASCII twins of its full-width marks and "
-        "digits too: , ! ? 1 beside ，！？１)",
-    )
+    parser.add_argument("--stopwords", metavar="en|zh|FILE", help="drop these stopwords")
     add_normalization_arguments(parser)
     add_enum_argument(
         parser,

@@ -73,8 +73,7 @@ _HELP: dict[str, str] = {
     "simplified": "traditional Chinese to simplified (OpenCC) before tokenizing (None: as "
     "the vectors' metadata.json says, else off)",
     "user_dict": USER_DICT_HELP + USER_DICT_RUN_NOTE,
-    "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line ('zh' drops "
-    "the ASCII twins of its full-width marks and digits too: , ! ? 1 beside ，！？１)",
+    "stopwords": "drop stopwords: 'en', 'zh' or a file with one word per line",
     "max_length": "truncate texts to this many tokens (0: no limit)",
     "min_freq": "drop training tokens seen fewer times",
     "max_size": "keep only the N most frequent training tokens in the vocabulary (as "

@@ -147,8 +147,7 @@ def _add_text_group(parser: argparse.ArgumentParser) -> None:
     add_normalization_arguments(text)
     text.add_argument(
         "--stopwords", default=None, metavar="en|zh|FILE",
-        help="en, zh or a file (one word per line); zh drops the ASCII twins of its "
-        "full-width marks and digits too (, ! ? 1 beside ，！？１)",
+        help="en, zh or a file (one word per line)",
     )  # fmt: skip
     add_enum_argument(
         text,

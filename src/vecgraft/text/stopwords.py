@@ -10,8 +10,6 @@ the label of a sentiment task. `"en"`/`"zh"` therefore keep those (`SENTIMENT_WO
 full lists, which drop them too, are `"en-all"`/`"zh-all"`. The English list also holds the
 clitics the default word rule splits off the contractions it names ("'s", "'re", "'m", "'d";
 "n't" only in `"en-all"`), and a tokenizer matches a word with either apostrophe (' or ’).
-The Chinese list names full-width punctuation and digits (，！？１, as does the Korean one); it
-drops their ASCII twins too (, ! ? 1: `width_twins`), as Chinese text mixes both forms.
 
 The English list is broad: stopwordsiso's 1,298 entries (1,294 words once four garbled ones,
 'herse”' and the like, are dropped) hold topic words too, `computer`, `microsoft`, `research`,
@@ -23,13 +21,12 @@ themselves (`stopwords=["the", "a", "of"]`); `builtin_stopwords("en")` is a list
     >>> "not" in resolve_stopwords("en"), "not" in resolve_stopwords("en-all")
     (False, True)
     >>> describe_stopwords("zh")  # doctest: +ELLIPSIS
-    "stopwordsiso 'zh': 801 words; ... sentiment words kept (use 'zh-all' ..."
+    "stopwordsiso 'zh': 768 words; ... sentiment words kept (use 'zh-all' ..."
 """
 
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -102,29 +99,8 @@ def builtin_stopwords(lang: str, *, legacy: bool = False) -> frozenset[str]:
         words = frozenset(stopwordsiso.stopwords(code))
         return words if full else words - _KEPT_V1.get(code, frozenset())
     listed = frozenset(stopwordsiso.stopwords(code)) - _GARBLED.get(code, frozenset())
-    words = listed | width_twins(listed) | CLITICS.get(code, frozenset())
+    words = listed | CLITICS.get(code, frozenset())
     return words if full else words - SENTIMENT_WORDS.get(code, frozenset())
-
-
-def width_twins(words: Iterable[str]) -> frozenset[str]:
-    """The half-width (NFKC) forms of the full-width marks and digits in `words` (，-> , １-> 1).
-
-    stopwordsiso's Chinese list names ，！？（）％１ but not , ! ? ( ) % 1, and Chinese text
-    mixes both forms (ChnSentiCorp does): with `--stopwords zh` the ASCII comma was the
-    vocabulary's most frequent token. Only entries made of punctuation, symbols and digits
-    get a twin, so no ASCII letter or word joins a list.
-    """
-    twins = set()
-    for word in words:
-        folded = unicodedata.normalize("NFKC", word)
-        if folded != word and _marks_only(word) and _marks_only(folded):
-            twins.add(folded)
-    return frozenset(twins)
-
-
-def _marks_only(word: str) -> bool:
-    """Whether every character of `word` is punctuation, a symbol or a digit."""
-    return bool(word) and all(unicodedata.category(c)[0] in "PSN" for c in word)
 
 
 # `stopwordsiso` entries that are broken words, not words: its English list holds 'herse”',
