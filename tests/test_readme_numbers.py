@@ -187,6 +187,25 @@ def test_the_english_stopword_set_counts_its_curly_apostrophe_spellings() -> Non
     assert f"removes {len(words):,} words (`tok.stopwords` also holds {said}" in quickstart
 
 
+def test_the_chinese_stopword_arithmetic_is_the_lists() -> None:
+    # the README's zh paragraph: stopwordsiso's entries, the kept words, the ASCII forms
+    import stopwordsiso
+
+    from vecgraft.text import Tokenizer
+    from vecgraft.text.stopwords import builtin_stopwords
+
+    listed = frozenset(stopwordsiso.stopwords("zh"))
+    full, kept = builtin_stopwords("zh-all"), builtin_stopwords("zh")
+    text = " ".join(README.split())
+    assert f"Chinese list ({len(listed):,} entries) less {len(full) - len(kept)}" in text
+    assert f"drops them too): {len(kept):,} words." in text
+    assert {"，", "！", "？", "１"} <= kept and not {",", "!", "?", "1"} & kept
+    tokens = Tokenizer("jieba", stopwords="zh")("不错，好,第1次！")
+    assert tokens == ["不错", "好", ",", "1", "次"]  # 第 is a listed word
+    assert Tokenizer("jieba", stopwords="zh", nfkc=True)("不错，好,") == ["不错", "好"]
+    assert "`--nfkc` folds the text and the list alike to the ASCII forms, so both" in text
+
+
 def _glove_window_rows() -> list[dict]:
     path = RESULTS / "glove_window.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
