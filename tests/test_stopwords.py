@@ -232,3 +232,14 @@ def test_a_big5_stopword_file_says_how_to_convert_it(tmp_path) -> None:
     message = str(info.value)
     assert "reads as Big5 Chinese ('的 這個 因為')" in message and "GB18030" not in message
     assert "iconv -f CP950 -t UTF-8" in message
+
+
+def test_a_gbk_stopword_file_of_ellipses_is_not_called_big5(tmp_path) -> None:
+    """'……' in GBK read as Big5 '＃＃', which counted as common punctuation where … did not."""
+    path = tmp_path / "stop.txt"
+    path.write_bytes("不错\n……\n".encode("gbk"))
+    with pytest.raises(DataError) as info:
+        Tokenizer("jieba", stopwords=path)
+    message = str(info.value)
+    assert "reads as GB18030 Chinese ('不错 ……')" in message and "Big5" not in message
+    assert "iconv -f GB18030 -t UTF-8" in message

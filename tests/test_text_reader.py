@@ -491,6 +491,30 @@ def test_a_big5_file_says_it_reads_as_big5(tmp_path, capsys):
         assert f"encoding={codec!r}" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "line", ["退色严重，……………", "物美价廉！！！…………", "不错哦……不错哦", "好评——"]
+)
+def test_gbk_ellipses_and_dashes_read_as_gb18030_not_big5(tmp_path, line):
+    """GBK's … and — (General Punctuation) counted against GB18030 while the same bytes read
+    as Big5 gave full-width ＃ and 〞, so reviews full of …… were called Big5."""
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(f"text,label\n{line},0\n".encode("gbk"))
+    with pytest.raises(DataError) as info:
+        list(TextReader(label_column="label").rows(path))
+    said = str(info.value)
+    assert f"reads as GB18030 Chinese ('{line},0')" in said and "Big5" not in said, said
+    assert "encoding='gb18030'" in said
+
+
+def test_only_the_judged_sample_is_decoded():
+    """The whole buffer was decoded as GB18030, cp950 and big5hkscs to judge its first 2000
+    characters: a stray byte far past them hid the hint, and a large file cost three passes."""
+    from vecgraft._util.gb18030 import legacy_chinese
+
+    data = "房间很干净，".encode("gbk") * 1000 + b"\x80\xff"
+    assert legacy_chinese(data) == ("gb18030", "房间很干净，" * 333 + "房间")
+
+
 def _not_utf8_readers():
     from vecgraft.cli.from_transformer import read_words
     from vecgraft.evaluate.datasets import read_pairs

@@ -7,6 +7,7 @@ every Chinese word into replacement characters.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from pathlib import Path
@@ -23,6 +24,8 @@ CODEC_NAMES = {"gb18030": ("GB18030", "GB18030"), "cp950": ("Big5", "CP950"),
                "big5hkscs": ("Big5-HKSCS", "BIG5-HKSCS")}  # fmt: skip
 # characters judged (a long line need not be read whole to tell the encodings apart)
 _JUDGED = 2000
+# the most bytes a character takes in any codec judged (GB18030's four-byte sequences)
+_MAX_CHAR_BYTES = 4
 
 
 def gb18030_text(data: bytes) -> str | None:
@@ -45,7 +48,8 @@ def legacy_chinese(data: bytes) -> tuple[str, str] | None:
 
     Most Big5 byte pairs are valid GB18030 too (as rare characters: 這 reads as 硂), and
     GBK text often decodes as Big5, so both are tried and the decoding whose non-ASCII
-    characters are more often common ones wins (GB18030 on a tie). For the error path only.
+    characters are more often common ones wins (GB18030 on a tie). For the error path only:
+    only the first `_JUDGED` characters are decoded and returned (the messages show a few).
 
     >>> legacy_chinese("價格太貴".encode("cp950")), legacy_chinese("价格太贵".encode("gbk"))
     (('cp950', '價格太貴'), ('gb18030', '价格太贵'))
@@ -61,11 +65,10 @@ def legacy_chinese(data: bytes) -> tuple[str, str] | None:
 
 def _gb18030_candidate(data: bytes) -> str | None:
     """`data` as GB18030 when most of its Han characters have a high second byte."""
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
+    text = _sample(data, "gb18030")
+    if text is None:
         return None
-    han = HAN.findall(text[:_JUDGED])
+    han = HAN.findall(text)
     high = sum(1 for ch in han if ch.encode("gb18030")[1] >= 0x80)
     return text if han and high >= 0.8 * len(han) else None
 
@@ -73,14 +76,26 @@ def _gb18030_candidate(data: bytes) -> str | None:
 def _big5_candidate(data: bytes) -> tuple[str, str] | None:
     """(codec, text) for the first Big5 codec that decodes `data` into mostly common text."""
     for codec in BIG5_CODECS:
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
+        text = _sample(data, codec)
+        if text is None:
             continue
-        if HAN.search(text[:_JUDGED]) and common_share(text) >= 0.5:
+        if HAN.search(text) and common_share(text) >= 0.5:
             return codec, text
         return None  # decoded, but not into Chinese: HKSCS would read it no better
     return None
+
+
+def _sample(data: bytes, codec: str) -> str | None:
+    """The first `_JUDGED` characters' worth of `data` decoded as `codec`, None if invalid.
+
+    Only the judged sample is decoded (a whole vector file was decoded three times on the
+    error path); a character cut at the sample's end is left out rather than an error.
+    """
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        return decoder.decode(data[: _JUDGED * _MAX_CHAR_BYTES], final=False)[:_JUDGED]
+    except UnicodeDecodeError:
+        return None
 
 
 def common_share(text: str) -> float:
@@ -98,8 +113,12 @@ def common_share(text: str) -> float:
 
 
 def _common(ch: str) -> bool:
-    """Whether `ch` is CJK punctuation or a level-1 character of GB2312 or Big5."""
-    if "\u3000" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff5e":
+    """Whether `ch` is CJK punctuation or a level-1 character of GB2312 or Big5.
+
+    General Punctuation (U+2000-206F) counts: GB2312's row-1 symbols … and — are how GBK
+    text writes its ellipses and dashes (the same bytes read as Big5 give ＃ and 〞).
+    """
+    if "\u2000" <= ch <= "\u206f" or "\u3000" <= ch <= "\u303f" or "\uff01" <= ch <= "\uff5e":
         return True
     return _level_one(ch, "gb2312", 0xB0A1, 0xD7FE) or _level_one(ch, "big5", 0xA440, 0xC67E)
 
