@@ -504,24 +504,47 @@ def _chinese_vectors(tmp_path):
 
 def test_cli_reports_each_set_the_vectors_cannot_score_and_scores_the_others(tmp_path, capsys):
     """`intrinsic --lang en` on Chinese vectors stopped at WordSim353 ("outside the vectors'
-    first 4550 rows", no restriction given) without a word on SimLex-999 or Google."""
+    first 4550 rows", no restriction given) without a word on SimLex-999 or Google; a set
+    that is scored keeps the run going, the others are reported as not scored."""
     from vecgraft.cli import main
 
     vec, out = _chinese_vectors(tmp_path), tmp_path / "s.json"
-    assert main(["intrinsic", str(vec), "--lang", "en", "--json", str(out)]) == 0
+    w = [f"{chr(0x4E00 + i)}{chr(0x4E01 + i)}" for i in range(6)]
+    own = tmp_path / "zh-pairs.tsv"
+    own.write_text(f"{w[0]}\t{w[1]}\t3\n{w[0]}\t{w[2]}\t2\n{w[0]}\t{w[5]}\t1\n")
+    sets = ["--similarity", "wordsim353", "--similarity", "simlex999", "--similarity", str(own)]
+    assert main(["intrinsic", str(vec), *sets, "--json", str(out)]) == 0
     said = " ".join(capsys.readouterr().out.split())
     for name in ("wordsim353.tsv", "simlex999.txt"):
         assert f"{name}: not scored: no pair can be scored: all" in said
     assert "have a word not in the vectors" in said and "first 40 rows" not in said
-    assert "google (3cosadd, gensim)" in said  # the analogies still ran
+    assert "zh-pairs.tsv 1.0000 " in said  # the scored set's row
     assert ("note: these vectors look Chinese: --lang zh scores them on the Chinese CA8 "
             "analogy sets") in said  # fmt: skip
-    unscored = json.loads(out.read_text())["unscored"]
-    assert [os.path.basename(u["dataset"]) for u in unscored] == [
-        "wordsim353.tsv",
-        "simlex999.txt",
-    ]
+    payload = json.loads(out.read_text())
+    assert [s["dataset"] for s in payload["similarity"]] == [str(own)]
+    # 'dataset' names a set as 'similarity' does (as given), 'path' is the file read
+    unscored = payload["unscored"]
+    assert [u["dataset"] for u in unscored] == ["wordsim353", "simlex999"]
+    assert [os.path.basename(u["path"]) for u in unscored] == ["wordsim353.tsv", "simlex999.txt"]
+    assert os.path.isabs(unscored[0]["path"])
     assert unscored[0]["error"].startswith("no pair can be scored: all 353 have")
+
+
+def test_cli_fails_when_no_set_and_no_analogy_question_can_be_scored(tmp_path, capsys):
+    """`--lang en` on Chinese vectors: both similarity sets unscorable and Google's analogies
+    cover none of their questions exited 0 (it exited 1 before the sets were reported one
+    by one); the error names every set."""
+    from vecgraft.cli import main
+
+    vec, out = _chinese_vectors(tmp_path), tmp_path / "s.json"
+    assert main(["intrinsic", str(vec), "--lang", "en", "--json", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "no set can be scored: " in err[0] and "wordsim353.tsv: no pair" in err[0]
+    assert "simlex999.txt: no pair" in err[0]
+    assert "google: none of its 19544 questions can be scored" in err[0]
+    assert "--lang zh" in err[0] and not out.exists()
 
 
 def test_cli_fails_when_no_set_can_be_scored_and_names_each(tmp_path, capsys):

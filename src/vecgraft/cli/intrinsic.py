@@ -174,8 +174,8 @@ def _scores(
 
     Built-in sets run only when no dataset, --neighbors or --map flag asks for something else.
     A similarity set the vectors hold fewer than two pairs of is returned as unscored (the
-    third list) and the others still run; with no other set to run that is an error naming
-    each (`_nothing_scored`).
+    third list) and the others still run; when no other set scores anything (no analogy
+    question either) that is an error naming each (`_nothing_scored`).
     """
     from vecgraft.evaluate._intrinsic_similarity import UnscorablePairsError
     from vecgraft.evaluate.datasets import SIMILARITY_SETS
@@ -202,7 +202,7 @@ def _scores(
         except UnscorablePairsError as exc:  # the English sets on Chinese vectors
             unscored.append(exc)
     if unscored and not sims and not ana_sets:
-        raise _nothing_scored(unscored, vectors)
+        raise _nothing_scored(unscored, [], vectors)
     anas = [
         analogies(
             vectors,
@@ -217,18 +217,27 @@ def _scores(
         )
         for name in ana_sets
     ]
+    if unscored and not sims and all(a.total == 0 for a in anas):  # --lang en on Chinese
+        raise _nothing_scored(unscored, anas, vectors)
     return sims, anas, unscored
 
 
-def _nothing_scored(unscored: list[UnscorablePairsError], vectors: Vectors) -> Exception:
-    """The error when every set asked for is a similarity set the vectors cannot score."""
+def _nothing_scored(
+    unscored: list[UnscorablePairsError], anas: list[AnalogyResult], vectors: Vectors
+) -> Exception:
+    """The error when no similarity set can be scored and no analogy question either.
+
+    Each set is named: the run exited 0 with only notes when analogy sets ran but covered
+    none of their questions (`--lang en` on Chinese vectors).
+    """
     from vecgraft.errors import DataError
 
-    said = str(unscored[0]) if len(unscored) == 1 else (
-        "no set can be scored: " + "; ".join(map(str, unscored))
-    )  # fmt: skip
-    hint = _language_hint(vectors, [e.path for e in unscored])
-    return DataError(said + (f"; {hint}" if hint else ""))
+    said = [str(e) for e in unscored] + [
+        f"{a.dataset}: none of its {a.questions} questions can be scored" for a in anas
+    ]
+    message = said[0] if len(said) == 1 else "no set can be scored: " + "; ".join(said)
+    hint = _language_hint(vectors, [e.path for e in unscored] + [a.dataset for a in anas])
+    return DataError(message + (f"; {hint}" if hint else ""))
 
 
 def _language_hint(vectors: Vectors, datasets: list[str]) -> str | None:
@@ -471,7 +480,10 @@ def _run(args: argparse.Namespace, stdout: Any) -> int:
             "similarity": [s.to_dict() for s in sims],
             "analogies": [a.to_dict() for a in anas],
             # sets the vectors hold fewer than two pairs of (no correlation), with why
-            "unscored": [{"dataset": e.path, "error": e.reason} for e in unscorable],
+            # 'dataset' as given, as in 'similarity'; 'path': the file read
+            "unscored": [
+                {"dataset": e.dataset, "path": e.path, "error": e.reason} for e in unscorable
+            ],
         }
         if stdout is not None:
             from vecgraft.cli._options import print_json

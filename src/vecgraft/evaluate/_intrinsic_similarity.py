@@ -29,13 +29,16 @@ class UnscorablePairsError(DataError):
 
     Its own class so that `vecgraft intrinsic` reports such a set and scores the others (the
     English sets on Chinese vectors), while a malformed file still stops it.
-    `reason`: the message without the file name, for a report of several sets.
+    `reason`: the message without the file name, for a report of several sets; `dataset`:
+    the set as given (a built-in name or a path, as `SimilarityResult.dataset` holds it),
+    `path`: the file read.
     """
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, dataset: str | None = None) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.dataset = path if dataset is None else dataset
 
 
 def rows_phrase(n_rows: int, total: int, *, among: bool = False) -> str:
@@ -231,12 +234,13 @@ def _check_scorable(
     p = str(dataset_path(path))
     if not scored:
         reason = f"no pair can be scored: all {len(pairs)} have a word {where} ({example})"
-        raise UnscorablePairsError(p, reason)
+        raise UnscorablePairsError(p, reason, str(path))
     oov = len(pairs) - scored
     raise UnscorablePairsError(
         p,
         f"only {scored} pair can be scored ({oov} {'has' if oov == 1 else 'have'} a word "
         f"{where}; {example}), a correlation needs at least 2",
+        str(path),
     )
 
 
