@@ -727,6 +727,19 @@ def test_printable_and_width() -> None:
     assert ljust("北京", 6) == "北京  " and ljust("toolong", 3) == "toolong"
 
 
+def test_word_list_quotes_what_printable_escapes_or_what_splits_the_list() -> None:
+    """One rule for which words read as themselves: `printable`'s, plus the list's comma and
+    spaces (the unknown-word warning's examples; `printable` alone keeps a space)."""
+    from vecgraft._util.console import word_list
+
+    hidden = ["que\x1b[31men", "tab\there", "zw\u200bj", "\ue4c7", "bell\x07"]
+    for word in hidden:
+        assert printable(word) != word and word_list([word]) == repr(word)
+    for word in ["北京\u3000上海", "a\u00a0b", "new york", "a,b", ""]:
+        assert printable(word) == word and word_list([word]) == repr(word)
+    assert word_list(["king", "北京", "café", "ＡＰＰ"]) == "king, 北京, café, ＡＰＰ"
+
+
 def test_neighbors_columns_align_for_chinese(tmp_path: Path, capsys) -> None:
     words = ["北京", "上海市", "city", "天津", "guangzhou"]
     matrix = np.array(

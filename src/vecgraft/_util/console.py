@@ -72,16 +72,21 @@ def word_list(words: Iterable[str]) -> str:
     r"""`words` joined with ", ", each quoted and escaped where it would not read as itself.
 
     A private-use or zero-width character printed as a blank ("such as , , 琌"), and a word
-    holding a comma or a space split the list; those are shown as Python literals.
+    holding a comma or a space split the list; those are shown as Python literals. Whether a
+    word needs it is `printable`'s rule (one rule for every word shown), plus the list's
+    separators: a comma or any space (an ideographic one too).
 
     >>> word_list(["bon", "\ue4c7", "a, b", "琌"])
     "bon, '\\ue4c7', 'a, b', 琌"
     """
-    return ", ".join(w if w.isprintable() and w and not _BLURS & set(w) else repr(w) for w in words)
+    return ", ".join(w if _reads_as_itself_in_list(w) else repr(w) for w in words)
 
 
-# characters that would blur where a word in a ", "-separated list begins or ends
-_BLURS = frozenset(", ")
+def _reads_as_itself_in_list(word: str) -> bool:
+    """Whether `word` shows unchanged (`printable`) and cannot blur a ", "-separated list."""
+    return bool(word) and printable(word) == word and not any(
+        ch == "," or ch.isspace() for ch in word
+    )
 
 
 def width(text: str) -> int:
