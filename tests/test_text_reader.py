@@ -915,6 +915,57 @@ def test_text_like_magic_bytes_with_binary_bytes_beside_them_name_the_format(
             list(iter_texts(path, encoding=encoding, errors=errors))
 
 
+# matplotlib's binary comment holds a space ('%' ac dc ' ' ab ba): 3 of its first 4 bytes
+# are 128 and up; with pdf.compression=0 its first 4 KiB are otherwise all text
+_PDF_MPL = b"%PDF-1.4\n%\xac\xdc \xab\xba\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _PDF_MPL + b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n" * 80,
+        _PDF_MPL.replace(b"\n", b"\r"),  # classic Mac line ends
+        _PDF_MPL.replace(b"\n", b"\r\n"),
+        b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n",  # no binary comment at all
+    ],
+)
+@pytest.mark.parametrize("errors", ["strict", "replace"])
+def test_an_uncompressed_pdf_is_named_a_pdf(tmp_path, data, errors):
+    # matplotlib with pdf.compression=0 wrote a file read as 695 rows under replace and
+    # "invalid UTF-8 ... pass errors='replace'" under strict: the binary comment needed its
+    # first 4 bytes to be 128 and up, and matplotlib's has a space among them
+    path = tmp_path / "u.pdf"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=r"u\.pdf:1: the file is a PDF document, not text"):
+        list(iter_texts(path, errors=errors))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "data"),
+    [
+        ("latin-1", b"%PDF-1.4 is a format\n%\xe9\xe9\xe9\xe9 a comment\n"),
+        ("latin-1", b"%PDF-1.4\n%\xe9t\xe9 \xe0 peine\n"),  # 3 bytes of 128 and up
+        ("utf-8", "%PDF-1.4 ist ein Format\n%äöü\n".encode()),
+        ("utf-8", b"%PDF-1.4\nthe version line above, then 1 0 obj in prose\n"),
+    ],
+)
+def test_text_that_starts_like_a_pdf_header_is_read(tmp_path, encoding, data):
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    assert list(iter_texts(path, encoding=encoding)) == data.decode(encoding).splitlines()
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-8"])
+def test_text_in_curly_quotes_starting_with_numpy_is_read_in_every_encoding(tmp_path, encoding):
+    # cp1252's “NUMPY” is 93 'NUMPY', the .npy magic: under --encoding latin-1 (which decodes
+    # 93 to a C1 control) it was refused as an .npy without the version bytes' proof
+    path = tmp_path / "t.txt"
+    data = b"\x93NUMPY\x94 is a library\nsecond line\n"
+    path.write_bytes(data)
+    errors = "replace" if encoding == "utf-8" else "strict"
+    assert len(list(iter_texts(path, encoding=encoding, errors=errors))) == 2
+
+
 def test_a_stray_nul_far_from_a_text_like_magic_is_a_stray_nul(tmp_path):
     # the evidence is looked for where the format puts it (a GIF's screen size), not anywhere
     path = tmp_path / "g.txt"

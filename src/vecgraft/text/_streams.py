@@ -380,24 +380,36 @@ def _binary_in(start: int, stop: int) -> Callable[[bytes], bool]:
     return lambda head: _binary_bytes(head[start:stop])
 
 
+# a PDF's header line alone ('%PDF-1.7', the version, nothing else), then the line after it:
+# a comment ('%' and the rest of the line) or the first object ("1 0 obj")
+_PDF_HEAD = re.compile(rb"%PDF-\d\.\d[ \t]*(?:\r\n|\r|\n)(%[^\r\n]*|\d+ \d+ obj\b)")
+
+
 def _pdf_proof(head: bytes) -> bool:
-    """A PDF's evidence: a byte no text holds, or its binary comment line.
+    """A PDF's evidence: a byte no text holds, or its header line then its binary comment.
 
     The PDF standard (7.5.2) asks for a second line of '%' and at least four bytes of 128
-    and up, so that tools take the file for binary; a PDF's first 4 KiB may be all text.
+    and up, so that tools take the file for binary; matplotlib's holds a space among them
+    ('%' ac dc ' ' ab ba), and an uncompressed PDF's first 4 KiB may be all text. A bare
+    header line then the first object ("1 0 obj") is a PDF too; "%PDF-1.4 is a format" is
+    prose, whatever line follows it.
     """
-    lines = head.split(b"\n", 2)
-    comment = lines[1].lstrip(b"\r") if len(lines) > 1 else b""
-    return _binary_bytes(head) or (
-        comment.startswith(b"%") and sum(b >= 0x80 for b in comment[1:5]) == 4
-    )
+    if _binary_bytes(head):
+        return True
+    found = _PDF_HEAD.match(head)
+    if found is None:
+        return False
+    second = found.group(1)
+    return not second.startswith(b"%") or sum(b >= 0x80 for b in second) >= 4
 
 
 @dataclass(frozen=True)
 class _Magic:
     """A binary format named by its first bytes, and what to tell the user about it.
 
-    `proof`: what else `head` must hold where a magic could be text in the encoding.
+    `proof`: what else `head` must hold where a magic could be text in the encoding;
+    `always`: in every encoding (a magic one encoding's text holds, as cp1252's “NUMPY”,
+    another may decode to a control character: latin-1 makes 93 a C1 control).
     """
 
     magics: tuple[bytes, ...]
@@ -405,6 +417,13 @@ class _Magic:
     evidence: str
     advice: str = ""
     proof: Callable[[bytes], bool] = _binary_bytes
+    always: bool = False
+
+    def names(self, found: bytes, head: bytes, encoding: str) -> bool:
+        """Whether `head`, starting with this format's magic `found`, is of this format."""
+        if not self.always and not _could_be_text(found, encoding):
+            return True
+        return self.proof(head)
 
 
 def _compressed(magic: bytes, kind: str) -> _Magic:
@@ -433,7 +452,7 @@ _BINARY_MAGIC: tuple[_Magic, ...] = (
     _Magic((b"%PDF-",), "a PDF document", "it starts with '%PDF-'", proof=_pdf_proof),
     _Magic((b"SQLite format 3\x00",), "an SQLite database", "it starts with 'SQLite format 3'"),
     _Magic((NPY_MAGIC,), "a NumPy .npy array", "it starts with 93 'NUMPY'",
-           proof=_binary_in(6, 10)),  # its version and header length
+           proof=_binary_in(6, 10), always=True),  # its version and header length
     _Magic((b"\x89HDF\r\n\x1a\n",), "an HDF5 file", "it starts with 89 'HDF'"),
     _Magic((FASTTEXT_MAGIC.to_bytes(4, "little"),), "a fastText .bin model", "its first 4 bytes"),
     _Magic((b"\x80\x02", b"\x80\x03", b"\x80\x04\x95", b"\x80\x05\x95"),
@@ -499,7 +518,7 @@ def binary_problem(head: bytes, encoding: str = "utf-8") -> str | None:
     """
     for magic in _BINARY_MAGIC:
         found = next((m for m in magic.magics if head.startswith(m)), None)
-        if found is not None and (not _could_be_text(found, encoding) or magic.proof(head)):
+        if found is not None and magic.names(found, head, encoding):
             return (f"the file is {magic.what}, not text ({magic.evidence})"
                     + (f": {magic.advice}" if magic.advice else ""))  # fmt: skip
     if _tar_header(head):
