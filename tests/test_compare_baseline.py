@@ -1584,3 +1584,48 @@ def test_runs_of_other_test_texts_are_not_paired() -> None:
     data = _one_moved_data("macro_f1")
     data["cells"][2]["test_predictions"]["predicted"] = "0 x"
     assert "glove, beats it by 1.18 points" in baseline_verdicts(data)[0]
+
+
+def _part_paired_data(
+    with_predictions: set[str], predicted: dict[str, list[str]]
+) -> dict[str, Any]:
+    """200 texts, rows linear, random, glove, w2v; only `with_predictions` keep theirs."""
+    gold = ["a"] * 100 + ["b"] * 100
+    data = _verdict_data(("linear", "linear", 0), ("random", "random", 0),
+                         ("glove", "vectors", 0), ("w2v", "vectors", 0))  # fmt: skip
+    data["settings"]["finetune"]["metric"] = "accuracy"
+    data = _with_predictions(data, gold, predicted, "a")
+    for cell in data["cells"]:
+        if cell["source"] not in with_predictions:
+            del cell["test_predictions"]
+    return data
+
+
+_GOOD = ["a"] * 90 + ["b"] * 10 + ["b"] * 90 + ["a"] * 10  # 90 %
+_FAIR = ["a"] * 70 + ["b"] * 30 + ["b"] * 70 + ["a"] * 30  # 70 %
+_POOR = ["a"] * 60 + ["b"] * 40 + ["b"] * 60 + ["a"] * 40  # 60 %
+
+
+def test_a_winner_is_said_above_by_2_se_only_where_its_own_gap_had_one() -> None:
+    # "sources above the baseline by more than 2 SE: glove, w2v" named w2v, whose runs kept
+    # no test predictions (no 2 SE), because glove's gap had one
+    data = _part_paired_data({"linear", "random", "glove"},
+                             {"linear": _POOR, "random": _POOR, "glove": _GOOD, "w2v": _FAIR})
+    (comparison, _majority) = baseline_verdicts(data)
+    assert ("(sources above the baseline by more than 2 SE: glove; above it, with no paired "
+            "SE: w2v)") in comparison
+
+
+def test_no_winner_is_said_by_2_se_only_where_the_pretrained_rows_had_one() -> None:
+    # random's gap to linear had a 2 SE, no pretrained row's did: "no pretrained source beat
+    # the baseline by more than 2 SE" spoke of rows judged by their means alone
+    data = _part_paired_data({"linear", "random"},
+                             {"linear": _FAIR, "random": _POOR, "glove": _POOR, "w2v": _POOR})
+    (comparison, _majority) = baseline_verdicts(data)
+    assert "; no pretrained source beat the baseline." in comparison
+    # one pretrained row with a 2 SE, one without: each named with its rule
+    data = _part_paired_data({"linear", "random", "glove"},
+                             {"linear": _FAIR, "random": _POOR, "glove": _POOR, "w2v": _POOR})
+    (comparison, _majority) = baseline_verdicts(data)
+    assert ("; no pretrained source beat the baseline (by more than 2 SE: glove; at all, with "
+            "no paired SE: w2v).") in comparison

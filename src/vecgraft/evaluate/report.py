@@ -477,22 +477,29 @@ def _beat_words(first: Score, diff: float, two_se: float | None, one: bool, tied
 class _Clear:
     """Whether one row of a fraction is clearly above another (`_linear_tail`'s rule).
 
-    By more than the pair's paired 2 SE where both kept test predictions (`paired` is then
-    set), else by more than float rounding (`_above`), as before predictions were kept.
+    By more than the pair's paired 2 SE where both kept test predictions, else by more
+    than float rounding (`_above`), as before predictions were kept. `paired`: by row,
+    whether its last verdict used a paired 2 SE, so that its words say which rule judged
+    it (one row's 2 SE said nothing of another's).
     """
 
     noise: PairedNoise
     fraction: float
     first: Score
-    paired: bool = False
+    paired: dict[str, bool] = field(default_factory=dict)
 
     def above(self, row: dict[str, Any], bar: dict[str, Any]) -> bool:
         mean = f"{self.first.key}_mean"
         two_se = self.noise.two_se(self.fraction, row["source"], bar["source"], self.first.key)
+        self.paired[row["source"]] = two_se is not None
         if two_se is None:
             return _above(row[mean], bar[mean])
-        self.paired = True
         return row[mean] - bar[mean] > two_se and _above(row[mean], bar[mean])
+
+    def split(self, sources: Sequence[str]) -> tuple[list[str], list[str]]:
+        """`sources` judged by a paired 2 SE, and those judged by their means alone."""
+        return ([s for s in sources if self.paired.get(s)],
+                [s for s in sources if not self.paired.get(s)])  # fmt: skip
 
 
 def _linear_tail(
@@ -506,18 +513,40 @@ def _linear_tail(
 
     Why: "no pretrained source beat the baseline" of a comparison whose random row did left
     out that the task needs no pretraining to beat linear. Where a row's gap to linear has
-    a paired 2 SE, it beat linear only beyond it, and the words say so.
+    a paired 2 SE, it beat linear only beyond it, and the words say so, row by row.
     """
     mean = f"{first.key}_mean"
     winners = [s["source"] for s in pretrained if clear.above(s, bar)]
-    by = " by more than 2 SE" if clear.paired else ""
     if winners:
         also = f"; random initialisation too, at {_shown(first, ahead[mean])}" if ahead else ""
-        return f" (sources above the baseline{by}: {', '.join(winners)}{also})."
+        return f" (sources above the baseline{_winner_words(*clear.split(winners))}{also})."
+    losers = _loser_words(*clear.split([s["source"] for s in pretrained]))
     if ahead:
-        return (f"; no pretrained source beat the baseline{by}, but random initialisation did "
-                f"({_shown(first, ahead[mean])}, by {first.gap(ahead[mean] - bar[mean], False)}).")
-    return f"; no pretrained source beat the baseline{by}."
+        return (f"; no pretrained source beat the baseline{losers}, but random initialisation "
+                f"did ({_shown(first, ahead[mean])}, by "
+                f"{first.gap(ahead[mean] - bar[mean], False)}).")  # fmt: skip
+    return f"; no pretrained source beat the baseline{losers}."
+
+
+def _winner_words(paired: list[str], unpaired: list[str]) -> str:
+    """": glove" or " by more than 2 SE: glove; above it, with no paired SE: w2v"."""
+    if not paired:
+        return f": {', '.join(unpaired)}"
+    words = f" by more than 2 SE: {', '.join(paired)}"
+    return words + (f"; above it, with no paired SE: {', '.join(unpaired)}" if unpaired else "")
+
+
+def _loser_words(paired: list[str], unpaired: list[str]) -> str:
+    """How no pretrained row beat linear: "", " by more than 2 SE", or both rules by row.
+
+    Both: " (by more than 2 SE: glove; at all, with no paired SE: w2v)".
+    """
+    if not paired:
+        return ""
+    if not unpaired:
+        return " by more than 2 SE"
+    return (f" (by more than 2 SE: {', '.join(paired)}; at all, with no paired SE: "
+            f"{', '.join(unpaired)})")  # fmt: skip
 
 
 def _tied(a: float, b: float) -> bool:
