@@ -1629,3 +1629,54 @@ def test_no_winner_is_said_by_2_se_only_where_the_pretrained_rows_had_one() -> N
     (comparison, _majority) = baseline_verdicts(data)
     assert ("; no pretrained source beat the baseline (by more than 2 SE: glove; at all, with "
             "no paired SE: w2v).") in comparison
+
+
+def test_each_record_is_parsed_once_however_many_gaps_are_asked(monkeypatch) -> None:
+    # every gap asked re-parsed every cell's id strings (twice: its scores and its text
+    # count): 8-12 s per baseline_verdicts on 6 rows x 3 seeds x 25,000 test texts, for the
+    # console, report.md and report.html each
+    from vecgraft.evaluate import _paired_noise
+
+    parsed: list[object] = []
+    real = _paired_noise.record_arrays
+
+    def counted(record: object) -> object:
+        parsed.append(record)
+        return real(record)
+
+    monkeypatch.setattr(_paired_noise, "record_arrays", counted)
+    _paired_noise._fraction_scores.cache_clear()
+    data = _one_moved_data("macro_f1")
+    first = baseline_verdicts(data)
+    assert len(parsed) == len(data["cells"])  # 3 records, for a dozen gaps
+    assert baseline_verdicts(data) == first  # another rendering of the same content
+    assert len(parsed) == len(data["cells"])
+
+
+def test_the_report_says_why_kept_predictions_were_not_paired() -> None:
+    # one cell of other test texts turned the paired 2 SE off for the whole fraction and
+    # the verdicts fell back to the binomial wording without a word of why
+    from vecgraft.evaluate.report import _accuracy_blocks
+
+    data = _one_moved_data("accuracy")
+    for row in data["summary"]:
+        row |= {"n": 1, "accuracy_std": None, "accuracy_min": row["accuracy_mean"],
+                "accuracy_max": row["accuracy_mean"], "macro_f1_std": None,
+                "macro_f1_mean": row["macro_f1_mean"], "seconds_mean": 1.0,
+                "train_size": 10}  # fmt: skip
+    record = data["cells"][0]["test_predictions"]
+    record["gold"] = "1 " + record["gold"][2:]
+    paragraphs = [b.text for b in _accuracy_blocks(data, plot=False) if b.kind == "p"]
+    assert paragraphs[-1] == (
+        "No 2 SE at fraction 1: the runs of seed 0 hold other test texts (their gold labels "
+        "differ), so its runs' kept test predictions cannot be paired and its verdicts judge "
+        "accuracy by two binomial standard errors as if independent, macro F1 by none."
+    )
+    data["cells"][2]["test_predictions"] = {**record, "gold": record["gold"] + " 0",
+                                            "predicted": record["predicted"] + " 0"}
+    data["cells"][2]["seed"] = 1  # no seed-0 run to differ from: the counts do
+    data["cells"][0]["test_predictions"]["gold"] = data["cells"][1]["test_predictions"]["gold"]
+    paragraphs = [b.text for b in _accuracy_blocks(data, plot=False) if b.kind == "p"]
+    assert paragraphs[-1].startswith(
+        "No 2 SE at fraction 1: the runs hold different numbers of test texts (300, 301), "
+    )

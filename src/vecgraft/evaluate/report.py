@@ -961,6 +961,8 @@ def _accuracy_blocks(data: dict[str, Any], plot: bool) -> list[_Block]:
     blocks.extend(_Block("p", line) for line in _verdicts(data, noise))
     if noise.used:
         blocks.append(_Block("p", _two_se_note(noise)))
+    blocks.extend(_Block("p", _unpaired_note(fraction, why))
+                  for fraction, why in sorted(noise.unpaired.items()))  # fmt: skip
     if plot:
         blocks.append(_Block("image", PLOT_FILE))
     return blocks
@@ -984,6 +986,15 @@ def _two_se_note(noise: PairedNoise) -> str:
         "beyond 2 SE is called a win. Rows whose runs kept no test predictions (a "
         "compare.json of an earlier release) are judged as before: accuracy by two "
         "binomial standard errors of two accuracies as if independent, macro F1 by none."
+    )
+
+
+def _unpaired_note(fraction: float, why: str) -> str:
+    """Why a fraction whose runs kept test predictions has no 2 SE (`PairedNoise.unpaired`)."""
+    return (
+        f"No 2 SE at fraction {fraction:g}: {why}, so its runs' kept test predictions cannot "
+        "be paired and its verdicts judge accuracy by two binomial standard errors as if "
+        "independent, macro F1 by none."
     )
 
 
