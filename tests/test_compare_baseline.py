@@ -1564,6 +1564,10 @@ def test_the_report_says_what_2_se_means_where_a_verdict_used_it() -> None:
         "seed, so the report is the same every time); on each draw both rows are scored from "
         "their runs' kept per-text test predictions"
     )
+    # the draws are of test texts only: a one-seed win can be the seed's luck, said so
+    assert ("The draws are of test texts, not of training seeds: 2 SE is what another sample "
+            "of test texts could do to the gap, not another seed, so a win of rows of one seed "
+            "can be that seed's luck (run --seeds 3 or more") in paragraphs[-1]
     # a compare.json of an earlier release (no predictions): the verdicts as before, no note
     for cell in data["cells"]:
         del cell["test_predictions"]

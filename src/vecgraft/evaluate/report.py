@@ -983,7 +983,11 @@ def _two_se_note(noise: PairedNoise) -> str:
         "label), and the standard deviation of the gaps over the draws is the gap's "
         "standard error. A gap within 2 SE is one that another sample of test texts of "
         "this size could well reverse: the rows are called not distinguishable. A gap "
-        "beyond 2 SE is called a win. Rows whose runs kept no test predictions (a "
+        "beyond 2 SE is called a win. The draws are of test texts, not of training "
+        "seeds: 2 SE is what another sample of test texts could do to the gap, not another "
+        "seed, so a win of rows of one seed can be that seed's luck (run --seeds 3 or more "
+        "and read the spread over seeds in the table beside it). Rows whose runs kept no "
+        "test predictions (a "
         "compare.json of an earlier release) are judged as before: accuracy by two "
         "binomial standard errors of two accuracies as if independent, macro F1 by none."
     )
