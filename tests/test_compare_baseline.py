@@ -1130,7 +1130,8 @@ def test_a_rerun_says_no_started_line_for_the_cells_it_reuses(
     compare(config, log=lines.append)  # the linear cell is reused, tiny's runs again
     started = [x for x in capsys.readouterr().err.splitlines() if "(started: " in x]
     assert len(started) == 1 and "(started: tiny fraction 1 seed 0," in started[0], started
-    assert "[1/2] linear fraction 1 seed 0: accuracy" in lines[-4] and "(reused)" in lines[-4]
+    (linear,) = [x for x in lines if "[1/2] linear fraction 1 seed 0: accuracy" in x]
+    assert "(reused)" in linear
 
 
 def test_seeds_help_says_plainly_how_to_run_one_seed() -> None:
@@ -1684,3 +1685,25 @@ def test_the_report_says_why_kept_predictions_were_not_paired() -> None:
     assert paragraphs[-1].startswith(
         "No 2 SE at fraction 1: the runs hold different numbers of test texts (300, 301), "
     )
+
+
+def test_a_cells_test_predictions_are_said_and_listed_in_its_manifest(
+    task: dict[str, Path], tmp_path: Path
+) -> None:
+    # the second pass over the test split ran silently, outside the cell's seconds; and
+    # test_predictions.json was not in the cell's manifest, so --overwrite never removed it
+    out = tmp_path / "out"
+    lines: list[str] = []
+    compare(_config(task, out), log=lines.append)
+    data = json.loads((out / "compare.json").read_text())
+    texts = len(task["test"].read_text().splitlines()) - 1
+    for cell in data["cells"]:
+        run_dir = Path(cell["run_dir"])
+        assert (f"compare: {run_dir}: predicting the test split again to keep per-text "
+                f"predictions ({texts:,} texts)") in lines
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        assert "test_predictions.json" in manifest["files"]
+    # reused with its predictions kept: nothing predicted, nothing said
+    lines.clear()
+    compare(_config(task, out), log=lines.append)
+    assert not any("predicting the test split again" in line for line in lines)

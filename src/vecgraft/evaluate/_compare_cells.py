@@ -431,17 +431,19 @@ def run_cell(
     log: Callable[[str], None],
     test_sets: TestSets | None = None,
     note: Callable[[str], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> CellResult:
     """Run (or reuse, or resume) one fine-tuning cell, with its test predictions.
 
     `test_sets`: the grid's test splits read so far, shared by its cells; `note`: where a
-    cell whose predictions could not be kept is said (`cell_predictions`; default `log`).
+    cell whose predictions could not be kept is said (`cell_predictions`; default `log`);
+    `say`: where a pass predicting the test split again is said (default `log`).
     """
     run_dir, config = _cell_config(base, source, fraction, seed, out)
     cell = _finished_cell(config, source, fraction, seed, run_dir, log)
     cell.predictions = cell_predictions(run_dir, cell.metrics, config,
                                         {} if test_sets is None else test_sets,
-                                        note or log)  # fmt: skip
+                                        note or log, say or log)  # fmt: skip
     return cell
 
 

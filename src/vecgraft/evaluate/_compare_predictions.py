@@ -128,12 +128,22 @@ def _test_split(config: FinetuneConfig, test_sets: TestSets) -> Any:
 
 
 def _predicted(
-    run_dir: Path, config: FinetuneConfig, test: dict[str, Any], test_sets: TestSets
+    run_dir: Path,
+    config: FinetuneConfig,
+    test: dict[str, Any],
+    test_sets: TestSets,
+    say: Callable[[str], None],
 ) -> dict[str, Any] | None:
-    """The cell's test predictions from its model; None where they are not its scores'."""
+    """The cell's test predictions from its model; None where they are not its scores'.
+
+    A second pass over the test split, outside the cell's seconds (a MiniLM cell's takes
+    tens of seconds on a CPU): `say` tells the user it runs and on how many texts.
+    """
     from vecgraft.finetune.predict import load_run
 
     split = _test_split(config, test_sets)
+    say(f"compare: {run_dir}: predicting the test split again to keep per-text predictions "
+        f"({len(split.texts):,} texts)")  # fmt: skip
     predicted = load_run(run_dir, device=config.device or "auto").predict(split.texts)
     labels = [str(x) for x in test.get("labels") or []]
     index = {name: i for i, name in enumerate(labels)}
@@ -153,6 +163,7 @@ def cell_predictions(
     config: FinetuneConfig | None,
     test_sets: TestSets,
     log: Callable[[str], None],
+    say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any] | None:
     """A finished classification cell's "test_predictions" record; None for a regression.
 
@@ -160,6 +171,8 @@ def cell_predictions(
     the cell's settings (`config`), predicted and kept there. A cell whose predictions
     cannot be made, or do not reproduce its scores, gets None and its folder and why in
     `log`: its row's verdicts fall back to the binomial margin (accuracy) or none (macro F1).
+    `say`: the progress line of a prediction pass. The file is listed in the cell's
+    manifest before it is written, so that `finetune --overwrite` removes it with the run.
     """
     test = metrics.get("test")
     if not isinstance(test, dict) or not isinstance(test.get("labels"), list):
@@ -168,7 +181,7 @@ def cell_predictions(
     if kept is not None or config is None:
         return kept
     try:
-        record = _predicted(run_dir, config, test, test_sets)
+        record = _predicted(run_dir, config, test, test_sets, say)
     except (VecgraftError, OSError, ValueError, KeyError) as exc:
         log(f"{run_dir} ({exc})")
         return None
@@ -176,9 +189,11 @@ def cell_predictions(
         log(f"{run_dir} (its model's predictions do not reproduce its test scores)")
         return None
     from vecgraft._util.atomic import atomic_write_json
+    from vecgraft.finetune.rundir import RunFolder
 
     fingerprint = _fingerprint(run_dir)
     if fingerprint is not None:
+        RunFolder(run_dir).list_later(PREDICTIONS_FILE)
         saved = {_FINGERPRINT: fingerprint, **record}
         atomic_write_json(run_dir / PREDICTIONS_FILE, saved, follow_links=False)
     return record

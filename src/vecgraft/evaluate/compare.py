@@ -284,7 +284,7 @@ def _run_grid(
             progress.begin(f"{source['name']} fraction {fraction:g} seed {seed}")
         try:
             cell = run_cell(cell_base, source, fraction, seed, out, quiet, test_sets,
-                            unpredicted.append)  # fmt: skip
+                            unpredicted.append, say)  # fmt: skip
         except (VecgraftError, OSError) as exc:  # the CLI prints the error itself
             say(_stopped_note(source["name"], fraction, seed, cells, out, exc))
             raise
