@@ -909,7 +909,11 @@ def test_ten_thousand_labels_write_sparse_metrics(tmp_path):
     test_metrics = result.metrics["test"]
     assert "confusion" not in test_metrics
     cells = test_metrics["confusion_cells"]
-    assert sum(c[2] for c in cells) == 2_000 and len(test_metrics["per_class"]) == n
+    assert sum(c[2] for c in cells) == 2_000 and len(test_metrics["labels"]) == n
+    # per_class holds scikit-learn classification_report's rows: gold or predicted classes
+    names = test_metrics["labels"]
+    seen = {names[i] for c in cells for i in c[:2]}
+    assert set(test_metrics["per_class"]) == seen and 2_000 <= len(seen) < n
     assert sum(c[2] for c in cells if c[0] == c[1]) == round(2_000 * test_metrics["accuracy"])
     on_disk = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert on_disk["test"]["confusion_cells"] == cells
