@@ -65,7 +65,7 @@ from vecgraft.io.cache_admin import (
 )
 from vecgraft.io.cache_rows import READ_ERRORS, read_rows, read_rows_info, rows_path, write_rows
 from vecgraft.io.cache_rows import SUFFIX as ROWS_SUFFIX
-from vecgraft.io.fasttext_bin import dictionary_reader
+from vecgraft.io.fasttext_bin import trained_hash_reader
 from vecgraft.io.native import read_native_file, write_native
 from vecgraft.io.subwords import FastTextSubwords
 from vecgraft.vectors import Vectors
@@ -258,13 +258,14 @@ def _trained_from_source(
     Why: an entry of a `vocab=` or `limit=` load holds only the kept words, and alignment
     asks which n-grams the model's words (all of them) have: the kept ones alone would call
     n-grams untrained that other words of the model trained. The dictionary is read only
-    if asked (`dictionary_reader`); the entry's key holds the file's state, so it is the
-    file the entry was made from.
+    if asked (`trained_hash_reader`, which keeps the set per process); the entry's key
+    holds the file's state, so it is the file the entry was made from.
     """
-    subword = vectors.subword
-    partial = options.vocab is not None or options.limit is not None
-    if fmt.name == "fasttext-bin" and partial and isinstance(subword, FastTextSubwords):
-        subword.trained_words = dictionary_reader(source.path, options.encoding)
+    subword = vectors.subword  # a whole entry too: its hash set is then kept per process
+    if fmt.name == "fasttext-bin" and isinstance(subword, FastTextSubwords):
+        subword.trained_words = trained_hash_reader(
+            source.path, subword.minn, subword.maxn, options.encoding
+        )
 
 
 def _from_full_entry(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import codecs
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from vecgraft.io._rows import (
     warn_unicode,
 )
 from vecgraft.io.base import Format, LoadOptions, Source
-from vecgraft.io.subwords import FastTextSubwords, TrainedWords
+from vecgraft.io.subwords import FastTextSubwords, TrainedWords, ngram_hash_set
 from vecgraft.vectors import Vectors
 
 MAGIC = 793712314
@@ -174,29 +174,55 @@ def _dictionary_entries(
     cur.pos = cur.base + pos
 
 
-def dictionary_reader(path: Path, encoding: str = "utf-8") -> Callable[[], list[bytes] | None]:
-    """A callable that reads the words of the `.bin` at `path` again, as UTF-8 bytes.
+def trained_hash_reader(
+    path: Path,
+    minn: int,
+    maxn: int,
+    encoding: str = "utf-8",
+    words: Sequence[str] | None = None,
+) -> Callable[[], np.ndarray | None]:
+    """A callable giving `ngram_hash_set` of the dictionary of the `.bin` at `path`.
 
-    For `FastTextSubwords.trained_words` where a load kept only some rows (`vocab=`, a
-    cached such load, a native file linking the `.bin`): the dictionary is read only if
-    alignment asks which n-grams were trained, not held in memory (2M words: ~130 MB) just
-    in case. The callable gives None when the file is no longer the one inspected here.
+    For `FastTextSubwords.trained_words`: the set is built only if alignment asks which
+    n-grams were trained, from `words` when the load holds them all, else by reading the
+    dictionary again (not held in memory, 2M words: ~130 MB, just in case). Built sets are
+    kept per process by (real path, size, mtime, encoding, minn, maxn): every load of a
+    `.bin` made a new subword model and hashed its whole dictionary again (918k words:
+    6 s after a cache hit that took 0.1 s). The callable gives None when the file is no
+    longer the one inspected here.
     """
     stamp = _stamp(path)
+    memo_key = (os.fspath(path.resolve()), stamp, codecs.lookup(encoding).name, minn, maxn)
 
-    def read_words() -> list[bytes] | None:
-        if _stamp(path) != stamp:
+    def read_hashes() -> np.ndarray | None:
+        if _stamp(path) != stamp or stamp is None:
             return None
-        options = LoadOptions(unicode_errors=UnicodeErrors.REPLACE, encoding=encoding,
-                              progress=False)  # fmt: skip
-        with Cursor(Source.from_path(path), what="fastText .bin") as cur:
-            h = _read_header(cur)
-            raws = (raw for raw, _ in _dictionary_entries(cur, h, options))
-            if codecs.lookup(encoding).name == "utf-8":  # hashed as UTF-8: as they are
-                return list(raws)
-            return [raw.decode(encoding, "replace").encode("utf-8") for raw in raws]
+        hit = _TRAINED_MEMO.get(memo_key)
+        if hit is None:
+            known = words if words is not None else _read_dictionary_bytes(path, encoding)
+            hit = ngram_hash_set(known, minn, maxn)
+            _TRAINED_MEMO[memo_key] = hit
+            while len(_TRAINED_MEMO) > _TRAINED_MEMO_SIZE:  # bounded: ~80 MB a 2M-word set
+                _TRAINED_MEMO.pop(next(iter(_TRAINED_MEMO)))
+        return hit
 
-    return read_words
+    return read_hashes
+
+
+# the n-gram hash sets of `.bin` dictionaries built in this process (`trained_hash_reader`)
+_TRAINED_MEMO: dict[tuple[Any, ...], np.ndarray] = {}
+_TRAINED_MEMO_SIZE = 4
+
+
+def _read_dictionary_bytes(path: Path, encoding: str) -> list[bytes]:
+    """The words of the `.bin` at `path` as UTF-8 bytes (how fastText hashes them)."""
+    options = LoadOptions(unicode_errors=UnicodeErrors.REPLACE, encoding=encoding, progress=False)
+    with Cursor(Source.from_path(path), what="fastText .bin") as cur:
+        h = _read_header(cur)
+        raws = (raw for raw, _ in _dictionary_entries(cur, h, options))
+        if codecs.lookup(encoding).name == "utf-8":  # hashed as UTF-8: as they are
+            return list(raws)
+        return [raw.decode(encoding, "replace").encode("utf-8") for raw in raws]
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -246,12 +272,13 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
     limit = len(words) if options.limit is None else min(options.limit, len(words))
     keep = select_rows(words[:limit], options, stats, source.path)
     # the words the model was trained on: all of them, whichever rows the load keeps
+    minn, maxn = int(h.args["minn"]), int(h.args["maxn"])
     trained: TrainedWords = words
-    if len(keep) < len(words) and not cur.streaming:  # read again if asked, not held
-        trained = dictionary_reader(source.path, options.encoding)
+    if not cur.streaming:  # kept per process; the dictionary read again if asked, not held
+        held = words if len(keep) == len(words) else None
+        trained = trained_hash_reader(source.path, minn, maxn, options.encoding, held)
     subword = FastTextSubwords(
-        inp[h.nwords :], minn=int(h.args["minn"]), maxn=int(h.args["maxn"]), origin=origin,
-        trained_words=trained,
+        inp[h.nwords :], minn=minn, maxn=maxn, origin=origin, trained_words=trained,
     )
     kept = [words[i] for i in keep]
     if len(keep) == len(words):
@@ -343,7 +370,7 @@ def map_ngrams(path: Path, link: dict[str, Any], dim: int) -> FastTextSubwords:
     )
     return FastTextSubwords(
         ngrams, minn=minn, maxn=maxn, origin=(os.fspath(path), offset),
-        trained_words=dictionary_reader(path),
+        trained_words=trained_hash_reader(path, minn, maxn),
     )
 
 

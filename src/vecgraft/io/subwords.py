@@ -29,7 +29,6 @@ import numpy as np
 
 _FNV_OFFSET = 2166136261
 _FNV_PRIME = 16777619
-_MASK32 = 0xFFFFFFFF
 
 
 def ngram_hashes(words: Sequence[bytes], minn: int, maxn: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,8 +38,26 @@ def ngram_hashes(words: Sequence[bytes], minn: int, maxn: int) -> tuple[np.ndarr
         (word_ids, hashes): int64 [M] and uint32 [M], ordered by word, then by the n-gram's
         first byte, then by its length, which is the order of gensim's `compute_ngrams_bytes`.
     """
-    if not words or maxn <= 0 or maxn < minn:
+    parts = _ngram_parts(words, minn, maxn, with_order=True)
+    if not parts:
         return np.empty(0, np.int64), np.empty(0, np.uint32)
+    wid = np.concatenate([w for w, _, _ in parts])
+    hashes = np.concatenate([h for _, h, _ in parts])
+    order = np.lexsort((np.concatenate([o for _, _, o in parts]), wid))
+    return wid[order].astype(np.int64), hashes[order]
+
+
+def _ngram_parts(
+    words: Sequence[bytes], minn: int, maxn: int, *, with_order: bool
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per n-gram length: (word ids, uint32 hashes, sort key or empty), in no word order.
+
+    Why apart from `ngram_hashes`: the set of a model's n-grams (`ngram_hash_set`) needs
+    neither the order nor a sort key, and the lexsort was most of the time there.
+    Arithmetic is uint32, which wraps as the C++ hash does (no int64 and masking).
+    """
+    if not words or maxn <= 0 or maxn < minn:
+        return []
     ext = [b"<" + w + b">" for w in words]
     lens = np.fromiter((len(e) for e in ext), dtype=np.int64, count=len(ext))
     blob = np.frombuffer(b"".join(ext), dtype=np.uint8)
@@ -51,51 +68,53 @@ def ngram_hashes(words: Sequence[bytes], minn: int, maxn: int) -> tuple[np.ndarr
     nchars = np.bincount(word_of_char, minlength=len(ext))
     first_char = np.concatenate(([0], np.cumsum(nchars)[:-1]))
     char_in_word = np.arange(len(starts)) - first_char[word_of_char]
+    chars_left = nchars[word_of_char] - char_in_word  # characters from this one to the end
     bounds = np.append(starts, blob.size)  # char k spans bytes [bounds[k], bounds[k + 1])
-    signed = blob.astype(np.int8).astype(np.int64) & _MASK32  # bytes as signed chars, like C++
+    signed = blob.astype(np.int8).astype(np.uint32)  # bytes as signed chars, like C++
+    prime = np.uint32(_FNV_PRIME)
 
     nstart = len(starts)
-    h = np.full(nstart, _FNV_OFFSET, dtype=np.int64)
+    h = np.full(nstart, _FNV_OFFSET, dtype=np.uint32)
     pos = starts.astype(np.int64)
     k = np.arange(nstart)
-    out_word: list[np.ndarray] = []
-    out_hash: list[np.ndarray] = []
-    out_order: list[np.ndarray] = []
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    empty = np.empty(0, np.int64)
     for n in range(1, maxn + 1):
-        alive = char_in_word + n <= nchars[word_of_char]
+        alive = chars_left >= n
         if not alive.any():
             break
         if not alive.all():
             h, pos, k = h[alive], pos[alive], k[alive]
             word_of_char, char_in_word = word_of_char[alive], char_in_word[alive]
+            chars_left = chars_left[alive]
         end = bounds[k + n]
+        more = pos < end
         while True:  # extend every n-gram by its next character's bytes
+            if more.all():  # the common case (one byte a character): no index arrays
+                h ^= signed[pos]
+                h *= prime
+                pos += 1
+            else:
+                idx = np.flatnonzero(more)
+                if not len(idx):
+                    break
+                h[idx] = (h[idx] ^ signed[pos[idx]]) * prime
+                pos[idx] += 1
             more = pos < end
-            if not more.any():
-                break
-            idx = np.flatnonzero(more)
-            h[idx] = ((h[idx] ^ signed[pos[idx]]) * _FNV_PRIME) & _MASK32
-            pos[idx] += 1
         if n >= minn:
-            emit = np.ones(len(k), dtype=bool)
+            wid, hs, first = word_of_char, h.copy(), bounds[k]
             if n == 1:  # a lone '<' or '>' is not an n-gram
-                emit = (char_in_word != 0) & (char_in_word + 1 != nchars[word_of_char])
-            out_word.append(word_of_char[emit])
-            out_hash.append(h[emit].astype(np.uint32))
-            out_order.append(bounds[k[emit]] * (maxn + 1) + n)
-    if not out_word:
-        return np.empty(0, np.int64), np.empty(0, np.uint32)
-    wid = np.concatenate(out_word)
-    hashes = np.concatenate(out_hash)
-    order = np.lexsort((np.concatenate(out_order), wid))
-    return wid[order].astype(np.int64), hashes[order]
+                emit = (char_in_word != 0) & (chars_left != 1)
+                wid, hs, first = wid[emit], hs[emit], first[emit]
+            out.append((wid, hs, first * (maxn + 1) + n if with_order else empty))
+    return out
 
 
-# the model's own words (str, or UTF-8 bytes), or a callable giving them on first need
-# (None from the callable: they cannot be read any more, e.g. the file changed)
-TrainedWords = Union[
-    Sequence[str], Sequence[bytes], Callable[[], Union[Sequence[str], Sequence[bytes], None]]
-]
+# the model's own words (str, or UTF-8 bytes), or their `ngram_hash_set` (a uint32 array),
+# or a callable giving either on first need (None from the callable: they cannot be read
+# any more, e.g. the file changed)
+_Known = Union[Sequence[str], Sequence[bytes], np.ndarray]
+TrainedWords = Union[_Known, Callable[[], Union[_Known, None]]]
 
 # words hashed per step when collecting n-gram hashes: bounds the temporaries
 _WORDS_PER_BATCH = 1 << 14
@@ -117,7 +136,8 @@ def ngram_hash_set(words: Sequence[str] | Sequence[bytes], minn: int, maxn: int)
             w if isinstance(w, bytes) else w.encode("utf-8", "surrogatepass")
             for w in words[b : b + _WORDS_PER_BATCH]
         ]
-        found.append(_sorted_unique(ngram_hashes(batch, minn, maxn)[1]))
+        hashes = [h for _, h, _ in _ngram_parts(batch, minn, maxn, with_order=False)]
+        found.append(_sorted_unique(np.concatenate(hashes)) if hashes else merged[:0])
         pending += len(found[-1])
         if pending > max(len(merged), 1 << 22):  # merged now and then: bounded temporaries
             merged = _sorted_unique(np.concatenate([merged, *found]))
@@ -184,7 +204,10 @@ class FastTextSubwords:
             words = source() if callable(source) else source
             if words is None:
                 return None
-            self._trained = ngram_hash_set(words, self.minn, self.maxn)
+            if isinstance(words, np.ndarray):  # the set itself (`trained_hash_reader`)
+                self._trained = words
+            else:
+                self._trained = ngram_hash_set(words, self.minn, self.maxn)
             self.trained_words = None
         return self._trained
 
