@@ -25,6 +25,7 @@ from vecgraft.align import (
     InitStrategy,
     MatchRule,
     UnkStrategy,
+    own_types,
     pca,
     untrained_advice,
 )
@@ -357,8 +358,9 @@ def _report(
     top = miss[np.argsort(-freq[miss], kind="stable")[:missing_top]]
     labels = list(map(_LABELS.__getitem__, codes.tolist()))
     noisy_rows = np.flatnonzero(noisy)
-    if types and len(noisy_rows) > types * UNTRAINED_WARN_SHARE:
-        notes.append(_untrained_note(len(noisy_rows), types, [tokens_list[i] for i in noisy_rows]))
+    base = own_types(types, vocab)  # the texts' types: extend_vocab's words left out
+    if types and len(noisy_rows) > base * UNTRAINED_WARN_SHARE:
+        notes.append(_untrained_note(len(noisy_rows), base, [tokens_list[i] for i in noisy_rows]))
     return AlignmentReport(
         rules=labels,
         counts=counts,

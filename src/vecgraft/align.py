@@ -253,12 +253,14 @@ class AlignmentReport:
         """JSON-able form (`missing` as [word, count] pairs)."""
         data = asdict(self)
         data["missing"] = [[w, c] for w, c in self.missing]
+        for name in _DERIVED:  # for readers of report.json; `from_dict` derives them again
+            data[name] = getattr(self, name)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AlignmentReport:
         """Inverse of `to_dict`."""
-        fields = dict(data)
+        fields = {k: v for k, v in data.items() if k not in _DERIVED}
         fields["missing"] = [(str(w), int(c)) for w, c in fields.get("missing", [])]
         return cls(**fields)
 
@@ -267,6 +269,10 @@ class AlignmentReport:
         from vecgraft._util.atomic import atomic_write_json
 
         atomic_write_json(path, self.to_dict(), indent=1)
+
+
+# properties `to_dict` writes besides the fields (the coverage by the vectors' own words)
+_DERIVED = ("type_coverage_words", "token_coverage_words")
 
 
 def _split_lines(matched: int, subword: int, untrained: int, total: int, unit: str) -> list[str]:
@@ -282,6 +288,15 @@ def _split_lines(matched: int, subword: int, untrained: int, total: int, unit: s
         f"  by subwords   {share(subword):7.2%}  ({subword:,} {unit}; {untrained:,} = "
         f"{share(untrained):.2%} from n-grams no trained word has: noise)",
     ]
+
+
+def own_types(types: int, vocab: Vocab) -> int:
+    """`types` less the words `extend_vocab` added (`vocab.metadata`), at least 1.
+
+    Why one base: those words are the vectors' own (all exact matches), not the texts', so
+    a share of noise over them read lower in the alignment note than in finetune's WARNING.
+    """
+    return max(types - int(vocab.metadata.get("extended_from_vectors", 0)), 1)
 
 
 def untrained_advice(words: Sequence[str]) -> str:

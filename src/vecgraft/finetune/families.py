@@ -32,7 +32,13 @@ from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.batching import EncodedData, encode_texts
 from vecgraft.finetune.config import FinetuneConfig, Task
 from vecgraft.finetune.text_settings import LOWERCASE_SAMPLE, run_tokenizer
-from vecgraft.finetune.vectors_arg import VectorFile, VectorsArg, config_vector_file, vectors_name
+from vecgraft.finetune.vectors_arg import (
+    VectorFile,
+    VectorsArg,
+    config_vector_file,
+    short_vectors_name,
+    vectors_name,
+)
 from vecgraft.io._limits import available_memory
 from vecgraft.nn.models import ModelKind
 from vecgraft.nn.target import TargetScale, restore_scale, target_text
@@ -191,7 +197,7 @@ def build_embedding(
         # GloVe's 400,000 read as the file's size
         rows = f"{len(loaded):,}" + (" (the rows the vocabulary matches)" if bounded else "")
         log(f"Vectors: {rows} x {loaded.dim} from {name}; coverage {_coverage_text(report, vocab)}")
-        noise = _untrained_warning(report, vocab, name)
+        noise = _untrained_warning(report, vocab, short_vectors_name(config, loaded))
         if noise:
             log(noise)
         if report.token_coverage < LOW_COVERAGE or types < LOW_TYPE_COVERAGE:
@@ -424,13 +430,14 @@ def _coverage_text(report: Any, vocab: Vocab) -> str:
     """
     split = text_subword_coverage(report, vocab)
     types, tokens = text_type_coverage(report, vocab), report.token_coverage
-    if not split["type_subword"]:
+    if not split["type_subword_share"]:
         return f"{types:.1%} of the training texts' word types, {tokens:.1%} of their tokens"
     return (
         f"{split['type_coverage_words']:.1%} of the training texts' word types and "
         f"{split['token_coverage_words']:.1%} of their tokens by the vectors' words, "
-        f"{types:.1%} and {tokens:.1%} with fastText subwords ({split['type_subword']:.1%} "
-        f"of the types; {split['type_subword_untrained']:.1%} from n-grams no trained word "
+        f"{types:.1%} and {tokens:.1%} with fastText subwords "
+        f"({split['type_subword_share']:.1%} of the types; "
+        f"{split['type_subword_untrained_share']:.1%} from n-grams no trained word "
         "has: noise)"
     )
 
@@ -439,14 +446,14 @@ def _untrained_warning(report: Any, vocab: Vocab, name: str) -> str | None:
     """A WARNING when over `UNTRAINED_WARN_SHARE` of the texts' types are subword noise."""
     from vecgraft.align import UNTRAINED_WARN_SHARE, untrained_advice
 
-    share = text_subword_coverage(report, vocab)["type_subword_untrained"]
+    share = text_subword_coverage(report, vocab)["type_subword_untrained_share"]
     if share <= UNTRAINED_WARN_SHARE:
         return None
     rows = report.subword_untrained_rows
     words = [vocab.tokens[i] for i in rows[:2000] if i < len(vocab)]
     return (
         f"WARNING: {share:.1%} of the training texts' word types got vectors from n-grams "
-        f"that no word {name} was trained on has: untrained or shared hash buckets, noise "
+        f"that no word of {name} has: untrained or shared hash buckets, noise "
         f"rather than meaning; {untrained_advice(words)}"
     )
 
@@ -455,21 +462,24 @@ def text_subword_coverage(report: Any, vocab: Vocab) -> dict[str, float]:
     """The training texts' coverage split: the vectors' own words, and fastText's subwords.
 
     type_coverage_words / token_coverage_words: the texts' word types (tokens) whose row an
-    `exact`, `casefold` or `normalized` match filled; type_subword: the types the `subword`
-    rule filled; type_subword_untrained / token_subword_untrained: those of them from
-    n-grams no word of the model has (noise). All shares of the texts' types (tokens); the
-    words `extend_vocab` added (all exact) are left out, as in `text_type_coverage`.
+    `exact`, `casefold` or `normalized` match filled; type_subword_share: the types the
+    `subword` rule filled; type_subword_untrained_share / token_subword_untrained_share:
+    those of them from n-grams no word of the model has (noise). All shares of the texts'
+    types (tokens), hence `_share` (the report's `types_subword*` are counts); the words
+    `extend_vocab` added (all exact) are left out (`own_types`), as in the alignment note.
     """
+    from vecgraft.align import own_types
+
     added = int(vocab.metadata.get("extended_from_vectors", 0))
-    types = max(report.types - added, 1)
+    types = own_types(report.types, vocab)
     tokens = max(report.tokens, 1)
     subword, untrained = report.types_subword, report.types_subword_untrained
     return {
         "type_coverage_words": (report.types_matched - added - subword) / types,
         "token_coverage_words": (report.tokens_matched - report.tokens_subword) / tokens,
-        "type_subword": subword / types,
-        "type_subword_untrained": untrained / types,
-        "token_subword_untrained": report.tokens_subword_untrained / tokens,
+        "type_subword_share": subword / types,
+        "type_subword_untrained_share": untrained / types,
+        "token_subword_untrained_share": report.tokens_subword_untrained / tokens,
     }
 
 

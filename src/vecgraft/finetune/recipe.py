@@ -1021,10 +1021,10 @@ class ClassifierRecipe:
             types = text_type_coverage(report, self.built.vocab)
             split = text_subword_coverage(report, self.built.vocab)
             by = ""
-            if split["type_subword"]:
+            if split["type_subword_share"]:
                 by = (f", {split['type_coverage_words']:.1%} by the vectors' words and "
-                      f"{split['type_subword']:.1%} from subwords "
-                      f"({split['type_subword_untrained']:.1%} from n-grams no trained word "
+                      f"{split['type_subword_share']:.1%} from subwords "
+                      f"({split['type_subword_untrained_share']:.1%} from n-grams no trained word "
                       "has: noise)")  # fmt: skip
             text += (f"The training texts' word types: {types:.1%} have a vector{by} (the "
                      f"{added:,} words added from the vectors left out)\n")  # fmt: skip

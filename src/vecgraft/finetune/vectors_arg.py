@@ -137,6 +137,16 @@ def vectors_name(config: FinetuneConfig, loaded: Vectors | None = None) -> str:
     return "the vectors passed in memory" + (f" (source {source})" if source else "")
 
 
+def short_vectors_name(config: FinetuneConfig, loaded: Vectors | None = None) -> str:
+    """`vectors_name` in a sentence: the file's (or source's) base name, not its whole path.
+
+    Why: "n-grams that no word of /tmp/…/noise.bin has" read as a path, not a model.
+    """
+    source = config.vectors if not in_memory_vectors(config.vectors) else None
+    source = source or getattr(loaded, "source", None)
+    return os.path.basename(os.fspath(source).rstrip("/\\")) if source else "the vectors"
+
+
 def config_vector_file(config: FinetuneConfig, **load_options: Any) -> VectorFile:
     """`config.vectors` read bounded by `vecgraft.load` (the library's `VectorFile`)."""
     from vecgraft.io import load
