@@ -181,6 +181,24 @@ def test_the_noise_share_leaves_out_the_words_extend_vocab_added(ft_bin: Path) -
     assert text_subword_coverage(report, vocab)["type_subword_untrained_share"] == 3 / 6
 
 
+@pytest.mark.parametrize("bound", [{"limit": 1}, {"vocab": ["abc"]}])
+def test_a_native_file_of_part_of_a_model_does_not_judge_by_its_few_words(
+    ft_bin: Path, tmp_path: Path, bound
+) -> None:
+    # a native file of a `limit=`/`vocab=` load holds "abc" alone: judged by it, "ell"
+    # ("hello") and "中国" ("中国人") read as noise; the file cannot tell, so nothing is counted
+    out = tmp_path / "part.safetensors"
+    vecgraft.load(ft_bin, cache=False, **bound).save(out)
+    vocab = query_vocab()
+    _, report = align(vocab, vecgraft.load(out))
+    assert report.types_subword == 6 and report.subword_untrained_rows == []
+    assert any("not checked for untrained n-grams" in n and "part" in n for n in report.notes)
+    whole = tmp_path / "whole.safetensors"  # the whole model: judged by its words, as before
+    vecgraft.load(ft_bin, cache=False).save(whole)
+    _, report = align(vocab, vecgraft.load(whole))
+    assert [vocab.tokens[i] for i in report.subword_untrained_rows] == ["bcd", "xyz", "国"]
+
+
 def test_hand_built_subwords_take_the_tables_words_for_the_models() -> None:
     sw = FastTextSubwords(np.ones((97, 4), np.float32), minn=3, maxn=3)
     vectors = Vectors(MODEL_WORDS, np.ones((3, 4), np.float32), subword=sw)

@@ -220,6 +220,13 @@ def _untrained_rows(
     if not len(unseen):
         return unseen
     trained = _trained_ngrams(vectors, subword)
+    if trained is None:
+        notes.append(
+            f"subword: {vectors.source or 'the vectors'} holds part of a fastText model's words "
+            f"(a limit= or vocab= load saved), so which n-grams were trained is not known; its "
+            f"{len(unseen):,} rows are not checked for untrained n-grams"
+        )
+        return np.empty(0, np.int64)
     mask = subword.untrained([tokens[r] for r in unseen.tolist()], trained)
     return np.sort(unseen[mask])
 
@@ -232,14 +239,16 @@ _TABLE_NGRAMS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def _trained_ngrams(vectors: Vectors, subword: FastTextSubwords) -> np.ndarray:
+def _trained_ngrams(vectors: Vectors, subword: FastTextSubwords) -> np.ndarray | None:
     """The hashes of the n-grams of the model's words: its own list, else the table's words.
+
+    None when the table holds only part of the model's words (`part_of_model`).
 
     Built once per model (or per vectors, for the table's words) and kept: a search aligns
     each trial's vocabulary to the same vectors.
     """
     own = subword.trained_ngrams()
-    if own is not None:
+    if own is not None or subword.part_of_model:
         return own
     words = vectors.words
     stamp = vectors.__dict__.get("_assigned", 0)

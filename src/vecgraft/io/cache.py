@@ -266,6 +266,7 @@ def _trained_from_source(
         subword.trained_words = trained_hash_reader(
             source.path, subword.minn, subword.maxn, options.encoding
         )
+        subword.part_of_model = False  # an entry of a bounded parse was written as a part
 
 
 def _from_full_entry(

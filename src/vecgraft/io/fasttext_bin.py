@@ -279,6 +279,7 @@ def _read(cur: Cursor, source: Source, options: LoadOptions) -> Vectors:
         trained = trained_hash_reader(source.path, minn, maxn, options.encoding, held)
     subword = FastTextSubwords(
         inp[h.nwords :], minn=minn, maxn=maxn, origin=origin, trained_words=trained,
+        dictionary_size=len(words),
     )
     kept = [words[i] for i in keep]
     if len(keep) == len(words):

@@ -70,6 +70,7 @@ def read(source: Source, options: LoadOptions) -> Vectors:
         subword = FastTextSubwords(
             np.asarray(kv.vectors_ngrams, dtype=np.float32), minn=kv.min_n, maxn=kv.max_n,
             trained_words=words,  # all of them, whichever rows `vocab=` keeps
+            dictionary_size=len(words),
         )
     vectors = Vectors(
         words,

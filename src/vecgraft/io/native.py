@@ -115,7 +115,7 @@ def write_native(
         "dim": vectors.dim,
         "word_separator": sep,
         "words_crc32": zlib.crc32(blob),
-        "subword": link or (subword.config() if isinstance(subword, FastTextSubwords) else None),
+        "subword": link or _subword_meta(subword, len(vectors)),
         "metadata": _json_safe({k: v for k, v in vectors.metadata.items() if k not in drop}),
         **(extra or {}),
     }
@@ -438,10 +438,13 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
                 f"n-gram matrix is {list(ngram_entry[0])}, expected dim {dim}", path=path
             )
         ngrams = _memmap(path, data_start + ngram_entry[1], ngram_entry[0])
-        # the table's words stand for the model's (a file of a `vocab=` load holds fewer:
-        # the load cache points such an entry at its `.bin`); as bytes, never decoded
-        words_of = _word_bytes(blob, sep)
-        subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn, trained_words=words_of)
+        # the table's words stand for the model's, unless the file holds only part of them
+        # (`_part_of_model`; the load cache points such an entry at its `.bin`); as bytes
+        part = isinstance(meta["subword"], dict) and meta["subword"].get("trained") == "unknown"
+        words_of = None if part else _word_bytes(blob, sep)
+        subword = FastTextSubwords(ngrams, minn=minn, maxn=maxn, trained_words=words_of,
+                                   dictionary_size=None if part else count,
+                                   part_of_model=part)  # fmt: skip
     if linked:
         subword = _linked_subwords(meta["subword"], path, dim)
     if meta.get("dim", dim) != dim:
@@ -451,6 +454,20 @@ def read_native_file(path: Path, *, verify: bool = True) -> tuple[Vectors, dict[
     if not checked:
         vectors.words  # noqa: B018  -- unverified blob: decode now so errors surface at load
     return vectors, meta
+
+
+def _subword_meta(subword: Any, rows: int) -> dict[str, Any] | None:
+    """A fastText model's `config()`, marked `"trained": "unknown"` for part of a model.
+
+    Why: a file of a `limit=`/`vocab=` load holds a few of the model's words; the reader
+    took them for all it was trained on and called n-grams of the others untrained (lee's
+    fastText, `--limit 50`: 3 of 4 trained words "noise"). Marked, alignment counts none.
+    """
+    if not isinstance(subword, FastTextSubwords):
+        return None
+    size = subword.dictionary_size
+    part = subword.part_of_model or (size is not None and size > rows)
+    return {**subword.config(), **({"trained": "unknown"} if part else {})}
 
 
 def _word_bytes(blob: bytes, sep: str) -> Callable[[], list[bytes]]:

@@ -170,6 +170,11 @@ class FastTextSubwords:
             when a `vocab=` load kept a few rows), or a callable that reads them on first
             need; None: not known (`vecgraft.align` then takes the table's words). Only
             `trained_ngrams` uses them: which n-grams training ever updated.
+        dictionary_size: how many words the model was trained on, when known: a native
+            file of fewer rows (a `limit=`/`vocab=` load saved) marks that it cannot tell.
+        part_of_model: the table holds only some of the model's words and the others are
+            unknown (such a native file): `trained_ngrams` is then None, and alignment
+            counts no noise rather than judging by the few words kept.
     """
 
     kind = "fasttext"
@@ -182,6 +187,8 @@ class FastTextSubwords:
         maxn: int,
         origin: tuple[str, int] | None = None,
         trained_words: TrainedWords | None = None,
+        dictionary_size: int | None = None,
+        part_of_model: bool = False,
     ) -> None:
         self.ngrams = ngrams
         self.origin = origin
@@ -189,6 +196,8 @@ class FastTextSubwords:
         self.maxn = int(maxn)
         self.dim: int = int(ngrams.shape[1])
         self.trained_words: TrainedWords | None = trained_words
+        self.dictionary_size = dictionary_size
+        self.part_of_model = part_of_model
         self._trained: np.ndarray | None = None
 
     def trained_ngrams(self) -> np.ndarray | None:
@@ -201,6 +210,8 @@ class FastTextSubwords:
         """
         if self._trained is None:
             source = self.trained_words
+            if source is None and self.part_of_model:  # the table's words are not all
+                return None
             words = source() if callable(source) else source
             if words is None:
                 return None
