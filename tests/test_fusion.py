@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 
 import numpy as np
 import pytest
@@ -123,6 +124,64 @@ def test_a_fusion_above_max_rows_fits_a_sample_and_says_so(tmp_path, monkeypatch
     assert kept.fusion.linear.config.max_rows == 30
 
 
+def _slow_linear_svm(monkeypatch, seconds: float) -> None:
+    """Every LinearSVC fit `seconds` longer: a run's blocking fit of a large training set."""
+    from sklearn.svm import LinearSVC
+
+    fit = LinearSVC.fit
+
+    def slow(self, *args, **kwargs):
+        time.sleep(seconds)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LinearSVC, "fit", slow)
+
+
+@pytest.mark.parametrize("progress", [None, False])
+def test_a_long_linear_fit_says_its_stages_in_the_runs_log(tmp_path, monkeypatch, progress):
+    # 200k training texts: after the network's epochs (a line a minute), the fused linear
+    # fit was 6.5 minutes without a line. Past FIT_NOTE_SECONDS (0 here) the run's log says
+    # each stage; a heartbeat every HEARTBEAT_SECONDS as the fit blocks, unless --no-progress
+    from vecgraft.finetune import linear
+
+    monkeypatch.setattr(linear, "FIT_NOTE_SECONDS", 0.0)
+    monkeypatch.setattr(linear, "HEARTBEAT_SECONDS", 0.02)
+    _slow_linear_svm(monkeypatch, 0.2)
+    data = make_dataset(tmp_path / "data")
+    lines: list[str] = []
+    finetune(_config(data, tmp_path / "run", progress=progress), log=lines.append)
+    said = lines[lines.index(next(x for x in lines if x.startswith("Fitting the TF-IDF"))):]
+    stages = [re.sub(r"[\d,]+", "N", x) for x in said
+              if x.startswith(("Linear fit: ", "Fitting LinearSVC")) and " still " not in x]
+    assert stages == [
+        "Linear fit: word n-grams of N texts: N terms (Ns)",
+        "Linear fit: char n-grams of N texts: N terms (Ns)",
+        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
+        "Linear fit: LinearSVC fitted on N rows (Ns)",
+        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
+        "Linear fit: LinearSVC fitted on N rows (Ns)",
+        "Linear fit: done in Ns",
+    ]
+    beats = [x for x in said if x.startswith("Linear fit: still fitting LinearSVC on ")]
+    assert bool(beats) is (progress is None)
+    # --model linear says them too, the matrix's size once (its note, said before)
+    monkeypatch.setattr(linear, "HEARTBEAT_SECONDS", 600)
+    lines.clear()
+    finetune(_config(data, tmp_path / "linear", model="linear", fuse_linear=False),
+             log=lines.append)  # fmt: skip
+    stages = [re.sub(r"[\d,]+", "N", x) for x in lines
+              if x.startswith(("Linear fit: ", "Fitting LinearSVC"))]
+    assert stages == [
+        "Linear fit: word n-grams of N texts: N terms (Ns)",
+        "Linear fit: char n-grams of N texts: N terms (Ns)",
+        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
+        "Linear fit: LinearSVC fitted on N rows (Ns)",
+        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
+        "Linear fit: LinearSVC fitted on N rows (Ns)",
+        "Linear fit: done in Ns",
+    ]
+
+
 def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_path):
     data = make_dataset(tmp_path / "data")
     lines: list[str] = []
@@ -141,6 +200,8 @@ def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_p
             f"texts (judged on the {sizes['valid']:,} validation rows), then on all "
             f"{sizes['train'] + sizes['valid']:,}")
     assert lines.index(note) < next(i for i, x in enumerate(lines) if x.startswith(said))
+    # a fit this short (under FIT_NOTE_SECONDS) says no stage, as before
+    assert not [line for line in lines if line.startswith("Linear fit:")]
     test = fusion["accuracy"]["test"]
     summary = (f"Fused (network weight {fusion['weight']}; --no-fuse-linear for the network "
                f"alone): test accuracy fused {100 * test['fused']:.2f}%, network alone "

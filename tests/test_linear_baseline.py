@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import unicodedata
 
 import numpy as np
@@ -11,7 +12,13 @@ import pytest
 
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune import linear
-from vecgraft.finetune.linear import LINEAR_FILE, LINEAR_META, LinearConfig, LinearModel
+from vecgraft.finetune.linear import (
+    LINEAR_FILE,
+    LINEAR_META,
+    FitProgress,
+    LinearConfig,
+    LinearModel,
+)
 
 TEXTS = [
     "a wonderful, moving film", "the plot is dull and slow", "great acting, great fun",
@@ -540,6 +547,80 @@ def test_a_fit_tells_its_note_the_matrix_size_first() -> None:
         "Fitting LinearSVC on 8 rows", "Fitting LinearSVC on 12 rows"
     ]
     assert all(line.endswith("TF-IDF features (2 classes)") for line in said)
+
+
+def _seconds_masked(line: str) -> str:
+    """A progress line with its seconds as N: "(Ns)", "done in Ns"."""
+    return re.sub(r"(\(|done in )\d+s", r"\1Ns", line)
+
+
+def _slow_fit(monkeypatch, estimator: type, seconds: float) -> None:
+    """Make every fit of `estimator` take `seconds` longer (a blocking fit of a large set)."""
+    fit = estimator.fit
+
+    def slow(self, *args, **kwargs):
+        time.sleep(seconds)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(estimator, "fit", slow)
+
+
+def test_a_long_fit_says_its_stages_and_that_it_is_alive_then_nothing(monkeypatch) -> None:
+    # a fused fit of 200k short texts was 6.5 silent minutes after the network's progress
+    # lines: past FIT_NOTE_SECONDS (0 here) each stage is said with its seconds, and while
+    # scikit-learn blocks a line every HEARTBEAT_SECONDS (training's cadence; 0.05 here)
+    from sklearn.svm import LinearSVC
+
+    _slow_fit(monkeypatch, LinearSVC, 0.4)
+    monkeypatch.setattr(linear, "FIT_NOTE_SECONDS", 0.0)
+    monkeypatch.setattr(linear, "HEARTBEAT_SECONDS", 0.05)
+    said: list[str] = []
+    small, full = LinearModel.fit_nested(LinearConfig(), TEXTS, LABELS, 8,
+                                         progress=FitProgress(said.append))  # fmt: skip
+    ended = list(said)
+    time.sleep(0.3)
+    assert said == ended  # the heartbeat ended with the fit
+    words, chars = (len(v.vocabulary_) for _, v in full.vectorizers)
+    width = {8: small.coef.shape[1], 12: full.coef.shape[1]}
+    stages = [_seconds_masked(line) for line in said if not line.startswith("Linear fit: still")]
+    assert stages == [
+        f"Linear fit: word n-grams of 12 texts: {words:,} terms (Ns)",
+        f"Linear fit: char n-grams of 12 texts: {chars:,} terms (Ns)",
+        f"Fitting LinearSVC on 8 rows x {width[8]:,} TF-IDF features (2 classes)",
+        "Linear fit: LinearSVC fitted on 8 rows (Ns)",
+        f"Fitting LinearSVC on 12 rows x {width[12]:,} TF-IDF features (2 classes)",
+        "Linear fit: LinearSVC fitted on 12 rows (Ns)",
+        "Linear fit: done in Ns",
+    ]
+    for rows in (8, 12):  # each SVM fit beat, naming what it waits for and the fit's seconds
+        still = (f"Linear fit: still fitting LinearSVC on {rows} rows x {width[rows]:,} "
+                 "TF-IDF features (2 classes) [")  # fmt: skip
+        assert sum(line.startswith(still) and line.endswith("s]") for line in said) >= 2
+    _same_model(full, LinearModel(LinearConfig()).fit(TEXTS, LABELS))  # the same fit
+
+
+def test_a_short_fit_says_nothing_more_and_fit_says_its_stages_too(monkeypatch) -> None:
+    # a fit quicker than FIT_NOTE_SECONDS (a second here) stays as quiet as before
+    said: list[str] = []
+    model = LinearModel(LinearConfig()).fit(TEXTS, LABELS, progress=FitProgress(said.append))
+    assert said == []
+    _same_model(model, LinearModel(LinearConfig()).fit(TEXTS, LABELS))
+    # past it, `fit` says its stages as `fit_nested` does; without a heartbeat none beats
+    from sklearn.linear_model import Ridge
+
+    _slow_fit(monkeypatch, Ridge, 0.3)
+    monkeypatch.setattr(linear, "FIT_NOTE_SECONDS", 0.0)
+    monkeypatch.setattr(linear, "HEARTBEAT_SECONDS", 0.05)
+    ridge = LinearModel(LinearConfig(kind="ridge", char_ngrams=None)).fit(
+        TEXTS, [float(i) for i in range(12)], progress=FitProgress(said.append, heartbeat=False)
+    )
+    width = len(ridge.vectorizers[0][1].vocabulary_)
+    assert [_seconds_masked(line) for line in said] == [
+        f"Linear fit: word n-grams of 12 texts: {width:,} terms (Ns)",
+        f"Fitting ridge regression on 12 rows x {width:,} TF-IDF features (the target: a number)",
+        "Linear fit: ridge regression fitted on 12 rows (Ns)",
+        "Linear fit: done in Ns",
+    ]
 
 
 def test_linear_model_reads_decomposed_text_as_composed(tmp_path) -> None:

@@ -106,3 +106,30 @@ def test_pretrain_epochs_show_as_a_notebooks_widget_not_lines(
     shown = Progress(2, "tune trial")  # the same rule for every Progress on stderr
     assert shown.drawn is widgets
     shown.close()
+
+
+def test_a_heartbeat_beats_while_its_block_runs_and_never_after() -> None:
+    import threading
+    import time
+
+    from vecgraft._util.console import heartbeat
+
+    beats: list[str] = []
+    with heartbeat(lambda: beats.append(threading.current_thread().name), 0.01):
+        time.sleep(0.2)
+    heard = len(beats)
+    time.sleep(0.05)
+    assert heard >= 2 and len(beats) == heard  # joined before the block's end returned
+    assert set(beats) == {"vecgraft-heartbeat"}  # from its own thread
+    with heartbeat(lambda: beats.append("never"), None):  # None: no thread, no beat
+        time.sleep(0.05)
+    assert len(beats) == heard
+
+    def failing() -> None:  # a log that fails stops the beats, not the block
+        beats.append("failed")
+        raise OSError("closed")
+
+    with pytest.raises(ValueError, match="the block's own"), heartbeat(failing, 0.01):
+        time.sleep(0.1)
+        raise ValueError("the block's own error")
+    assert beats.count("failed") == 1

@@ -12,11 +12,16 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+import threading
 import time
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TextIO
+
+# seconds between two plain "still working" lines of a long step: an epoch's batches where no
+# bar is drawn (`finetune.train.EPOCH_NOTE_SECONDS`), a linear model's blocking fit
+PROGRESS_NOTE_SECONDS = 60.0
 
 # Unicode categories that would move the cursor or be invisible: controls, format characters
 # (zero-width joiners, bidi overrides), surrogates, private use, unassigned.
@@ -396,6 +401,37 @@ class Progress:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.close(last=exc_type is None)
+
+
+@contextlib.contextmanager
+def heartbeat(beat: Callable[[], None], every: float | None) -> Iterator[None]:
+    """Call `beat()` every `every` seconds from a thread while the block runs (None: never).
+
+    For a blocking call that cannot report how far it got (scikit-learn's fits hold the
+    caller for minutes on large data). The thread is stopped and joined before the block's
+    exit returns, whether it ends or raises, so no beat is heard after it. `beat` runs on
+    that thread: what it writes to must take a line from another thread (print, a log).
+    A `beat` that raises stops the beats, not the block (a progress line is not a result).
+    """
+    if every is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            try:
+                beat()
+            except Exception:  # a closed stream or a failing log: no more beats
+                return
+
+    thread = threading.Thread(target=run, name="vecgraft-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 class WarningsOnce:

@@ -141,7 +141,7 @@ def cross_fit(recipe: ClassifierRecipe, log: Callable[[str], None]) -> CrossFit:
         network.append(fold._network_outputs("test"))
         held_linear = fu.fit_linear(
             fit.texts, fold.targets["train"], fold._linear_tokenizer(), fold.regression,
-            fold.linear_class_weight(), recipe.linear_options,
+            fold.linear_class_weight(), recipe.linear_options, recipe.linear_progress(),
         )  # fmt: skip
         linear.append(fold._linear_outputs(held_linear, held.texts))
         gold += fold.targets["test"]

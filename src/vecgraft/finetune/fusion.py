@@ -45,7 +45,7 @@ from vecgraft._util.atomic import atomic_directory, folder_or_old_twin
 from vecgraft._util.jsonfile import RECORD_LIMIT, VOCAB_LIMIT, read_json_file
 from vecgraft.errors import CheckpointError, ConfigError
 from vecgraft.finetune.config import POOL_MAX, FinetuneConfig, pool_in_range
-from vecgraft.finetune.linear import LINEAR_META, LinearConfig, LinearModel
+from vecgraft.finetune.linear import LINEAR_META, FitProgress, LinearConfig, LinearModel
 from vecgraft.finetune.scoring import EvalResult, RegressionResult
 
 FUSION_DIR = "fusion"
@@ -254,14 +254,15 @@ def fit_linear(
     regression: bool = False,
     class_weight: ClassWeight = None,
     options: Options = None,
+    progress: FitProgress | None = None,
 ) -> LinearModel:
     """The linear baseline's reference settings for `tokenizer`, fitted on `targets`.
 
     Label ids, or numbers with ridge regression when `regression`; `options` as in
-    `linear_settings`.
+    `linear_settings`; `progress`: how far a long fit got (a run's log: `FitProgress`).
     """
     settings = _weighted(linear_settings(tokenizer, regression, options), class_weight)
-    return LinearModel(settings).fit(list(texts), _targets(targets, regression))
+    return LinearModel(settings).fit(list(texts), _targets(targets, regression), progress=progress)
 
 
 def fit_linear_nested(
@@ -272,6 +273,7 @@ def fit_linear_nested(
     regression: bool = False,
     class_weight: ClassWeight = None,
     options: Options = None,
+    progress: FitProgress | None = None,
 ) -> tuple[LinearModel, LinearModel]:
     """`fit_linear` on `train` and on `train + valid` (targets: train's then valid's) at once.
 
@@ -284,6 +286,7 @@ def fit_linear_nested(
         [*train, *valid],
         _targets(targets, regression),
         len(train),
+        progress=progress,
     )  # fmt: skip
 
 

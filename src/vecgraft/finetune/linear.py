@@ -29,6 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,13 +44,15 @@ from typing import Any
 import numpy as np
 
 from vecgraft._util.atomic import atomic_write, atomic_write_json
+from vecgraft._util.console import PROGRESS_NOTE_SECONDS, heartbeat
 from vecgraft._util.finite import refuse_non_finite
 from vecgraft._util.jsonfile import VOCAB_LIMIT, read_json_file
 from vecgraft._util.options import parse_enum
 from vecgraft.errors import CheckpointError, ConfigError
 
 __all__ = [
-    "LINEAR_FILE", "LINEAR_META", "LinearConfig", "LinearKind", "LinearModel", "shared_features"
+    "LINEAR_FILE", "LINEAR_META", "FitProgress", "LinearConfig", "LinearKind", "LinearModel",
+    "shared_features",
 ]
 
 LINEAR_FILE = "linear.safetensors"
@@ -68,6 +72,12 @@ MAX_ROWS = 150_000
 SHARED_FEATURE_BYTES = 256 * 2**20
 # a callable told what is being fitted (a run's log)
 Note = Callable[[str], None]
+# a fit says each stage as it ends once it has run this long (`FitProgress`): a fit of a few
+# thousand short texts, a second or two, says no more than before; a fused fit of 150,000
+# short texts (minutes) says every stage
+FIT_NOTE_SECONDS = 10.0
+# seconds between two "still fitting" lines while a stage blocks: training's cadence
+HEARTBEAT_SECONDS = PROGRESS_NOTE_SECONDS
 # `LinearConfig.segmentation`'s keys: jieba options of a Tokenizer config
 SEGMENTATION_KEYS = ("user_dict", "user_dict_sha256", "hmm", "user_dict_normalized")
 
@@ -300,6 +310,74 @@ def _word_analyzer(config: LinearConfig) -> Callable[[str], list[str]] | None:
     return lambda text: tok(text)
 
 
+@dataclass(frozen=True)
+class FitProgress:
+    """Where a fit says how far it got (a run's log), and whether it says it is still working.
+
+    Why: a fused fit of 200k short texts was 6.5 silent minutes after the network's
+    progress lines. Once a fit has run `FIT_NOTE_SECONDS`, each stage is said as it ends,
+    with its seconds ("Linear fit: char n-grams of 150,000 texts: 238,114 terms (80s)"),
+    and the fit's total at its end; with `heartbeat`, a line every `HEARTBEAT_SECONDS`
+    while a stage blocks in scikit-learn ("Linear fit: still fitting LinearSVC on ...
+    [185s]"), said from a thread (`vecgraft._util.console.heartbeat`): `say` must take a
+    line from another thread (print, a run's log do).
+    """
+
+    say: Note
+    heartbeat: bool = True
+
+
+class _FitLog:
+    """One fit's stage lines and heartbeat (`FitProgress`), and its `note` (`LinearModel.fit`)."""
+
+    def __init__(self, progress: FitProgress | None, note: Note | None = None) -> None:
+        self.progress = progress
+        self._note = note
+        self.start = self.stage_start = time.perf_counter()
+        self.doing = "reading the texts"
+        self.talking = False  # once a line is said, every later stage is too
+        self.lock = threading.Lock()  # the heartbeat's lines and the stages' never interleave
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
+
+    def say(self, line: str, *, always: bool = False) -> None:
+        """Say `line` once the fit has run `FIT_NOTE_SECONDS` (or when `always`)."""
+        if self.progress is None:
+            return
+        with self.lock:
+            if always or self.talking or self.seconds() >= FIT_NOTE_SECONDS:
+                self.talking = True
+                self.progress.say(line)
+
+    def note(self, line: str) -> None:
+        """Tell the fit's `note` `line`, always; without one, its progress (as `say` does)."""
+        if self._note is None:
+            self.say(line)
+            return
+        with self.lock:
+            self._note(line)
+
+    def begin(self, doing: str) -> None:
+        """A stage starts: the heartbeat says `doing` until the next one."""
+        self.doing, self.stage_start = doing, time.perf_counter()
+
+    def end(self, done: str) -> None:
+        """The stage ends: say `done` with its seconds."""
+        self.say(f"Linear fit: {done} ({time.perf_counter() - self.stage_start:.0f}s)")
+
+    @contextmanager
+    def running(self) -> Iterator[_FitLog]:
+        """The fit, beating every `HEARTBEAT_SECONDS` (none after it); its seconds at its end."""
+        beats = self.progress is not None and self.progress.heartbeat
+        with heartbeat(self._beat, HEARTBEAT_SECONDS if beats else None):
+            yield self
+        self.say(f"Linear fit: done in {self.seconds():.0f}s")
+
+    def _beat(self) -> None:
+        self.say(f"Linear fit: still {self.doing} [{self.seconds():.0f}s]", always=True)
+
+
 def _vectorizers(config: LinearConfig) -> list[tuple[str, Any]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -408,6 +486,16 @@ def _stack_dropping(blocks: list[Any]) -> Any:
     stacked = _stack(blocks)
     blocks.clear()
     return stacked
+
+
+def _counting(name: str, rows: int) -> str:
+    """What a vectorizer's stage is doing, as a heartbeat line says it."""
+    return f"counting {name} n-grams of {rows:,} texts"
+
+
+def _counted(name: str, rows: int, terms: int) -> str:
+    """What a vectorizer's stage did, as its line says it."""
+    return f"{name} n-grams of {rows:,} texts: {terms:,} terms"
 
 
 def _nbytes(rows: Any) -> int:
@@ -525,33 +613,45 @@ class LinearModel:
         texts = clip_chars(texts, self.config.max_chars)
         return texts if normalize is None else [normalize(t) for t in texts]
 
-    def _fit_features(self, texts: Sequence[str]) -> Any:
+    def _fit_features(self, texts: Sequence[str], log: _FitLog) -> Any:
         """Fit the vectorizers and return the training matrix `features` would give.
 
         One pass over the texts per vectorizer (`fit_transform`) rather than a fit and then a
-        transform: segmenting and counting n-grams is most of a fit's time.
+        transform: segmenting and counting n-grams is most of a fit's time. `log` is told
+        each vectorizer's stage (the first one reads the texts too).
         """
+        rows = len(texts)
+        log.begin(_counting(self.vectorizers[0][0], rows))
         texts = self._read(texts)
-        return _stack([vec.fit_transform(texts) for _, vec in self.vectorizers])
+        blocks = []
+        for index, (name, vec) in enumerate(self.vectorizers):
+            if index:
+                log.begin(_counting(name, rows))
+            blocks.append(vec.fit_transform(texts))
+            log.end(_counted(name, rows, len(vec.vocabulary_)))
+        return _stack_dropping(blocks)
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[Any], note: Note | None = None
+        self, texts: Sequence[str], labels: Sequence[Any], note: Note | None = None,
+        progress: FitProgress | None = None,
     ) -> LinearModel:
         """Fit the vectorizers and the linear model on the training texts.
 
         On a random `config.max_rows` of them when there are more (`sample_rows`). `note`
-        is told the matrix's size before the classifier's fit (`_fit_matrix`).
+        is told the matrix's size before the classifier's fit (`_fit_matrix`); `progress`
+        how far a long fit got (`FitProgress`).
         """
         _check_labels(texts, labels)
         keep = sample_rows(len(texts), self.config.max_rows)
         if keep is not None:
             texts, labels = _take(texts, keep), _take(labels, keep)
-        return self._fit_matrix(self._fit_features(texts), labels, note)
+        with _FitLog(progress, note).running() as log:
+            return self._fit_matrix(self._fit_features(texts, log), labels, log)
 
     @classmethod
     def fit_nested(
         cls, config: LinearConfig, texts: Sequence[str], labels: Sequence[Any], first: int,
-        note: Note | None = None,
+        note: Note | None = None, progress: FitProgress | None = None,
     ) -> tuple[LinearModel, LinearModel]:
         """Two models, fitted on `texts[:first]` and on all `texts`, analysing each text once.
 
@@ -575,40 +675,49 @@ class LinearModel:
                 raise ConfigError("the row sample holds none of the first texts")
             texts, labels = _take(texts, keep), _take(labels, keep)
         small, full = cls(config), cls(config)
-        texts = full._read(texts)
-        small_blocks: list[Any] = []
-        full_blocks: list[Any] = []
-        for (_, vec_small), (_, vec_full) in zip(small.vectorizers, full.vectorizers):
-            counts, vocabulary = _counts(vec_full, texts)
-            head = counts[:first]
-            seen = np.flatnonzero(head.getnnz(axis=0))  # columns the first texts have
-            terms = _terms(vocabulary)
-            small_blocks.append(
-                _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head[:, seen])
-            )
-            full_blocks.append(_fit_tfidf(vec_full, vocabulary, counts))
-            # the counts and term map (the last vectorizer's, the largest; each vectorizer keeps
-            # its own copy of the map) would otherwise live through both fits
-            del counts, head, terms, vocabulary
-        # each model's blocks go once stacked: the small model's are not kept through the
-        # full fit (fit on 20k English texts: peak 834 -> 744 MiB, the same coefficients)
-        small._fit_matrix(_stack_dropping(small_blocks), list(labels)[:first], note)
-        full._fit_matrix(_stack_dropping(full_blocks), labels, note)
+        with _FitLog(progress, note).running() as log:
+            rows = len(texts)
+            log.begin(_counting(full.vectorizers[0][0], rows))
+            texts = full._read(texts)
+            small_blocks: list[Any] = []
+            full_blocks: list[Any] = []
+            for index, ((name, vec_small), (_, vec_full)) in enumerate(
+                zip(small.vectorizers, full.vectorizers, strict=True)
+            ):
+                if index:
+                    log.begin(_counting(name, rows))
+                counts, vocabulary = _counts(vec_full, texts)
+                head = counts[:first]
+                seen = np.flatnonzero(head.getnnz(axis=0))  # columns the first texts have
+                terms = _terms(vocabulary)
+                small_blocks.append(
+                    _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head[:, seen])
+                )
+                full_blocks.append(_fit_tfidf(vec_full, vocabulary, counts))
+                log.end(_counted(name, rows, len(vocabulary)))
+                # the counts and term map (the last vectorizer's, the largest; each vectorizer
+                # keeps its own copy of the map) would otherwise live through both fits
+                del counts, head, terms, vocabulary
+            # each model's blocks go once stacked: the small model's are not kept through the
+            # full fit (fit on 20k English texts: peak 834 -> 744 MiB, the same coefficients)
+            small._fit_matrix(_stack_dropping(small_blocks), list(labels)[:first], log)
+            full._fit_matrix(_stack_dropping(full_blocks), labels, log)
         return small, full
 
-    def _fit_matrix(self, x: Any, labels: Sequence[Any], note: Note | None = None) -> LinearModel:
+    def _fit_matrix(self, x: Any, labels: Sequence[Any], log: _FitLog) -> LinearModel:
         """Fit the linear model on TF-IDF rows `x` of fitted vectorizers.
 
-        `note` is told the size of the fit first: one of a thousand classes took 100 s.
+        `log`'s note is told the size of the fit first: one of a thousand classes took
+        100 s (its progress too, once the fit has run long: `FitProgress`).
         """
         self._digest = None  # the vectorizers were just fitted
         estimator = self._estimator()
-        if note is not None:
-            # "Fitting Ridge on ... (a number)": the estimator's class name and a bare target
-            name = _KIND_WORDS[LinearKind.RIDGE] if self.regression else type(estimator).__name__
-            outputs = "the target: a number" if self.regression else f"{len(set(labels)):,} classes"
-            note(f"Fitting {name} on {x.shape[0]:,} rows x {x.shape[1]:,} TF-IDF features "
-                 f"({outputs})")  # fmt: skip
+        # "Fitting Ridge on ... (a number)": the estimator's class name and a bare target
+        name = _KIND_WORDS[LinearKind.RIDGE] if self.regression else type(estimator).__name__
+        outputs = "the target: a number" if self.regression else f"{len(set(labels)):,} classes"
+        what = f"{name} on {x.shape[0]:,} rows x {x.shape[1]:,} TF-IDF features ({outputs})"
+        log.note(f"Fitting {what}")
+        log.begin(f"fitting {what}")
         with warnings.catch_warnings():
             # many classes in few rows (91 labels in a 10 % compare cell): scikit-learn guesses
             # "`y` could represent a regression problem"; the task is known here, and
@@ -616,6 +725,7 @@ class LinearModel:
             warnings.filterwarnings("ignore", message=_REGRESSION_GUESS, category=UserWarning)
             estimator.fit(x, np.asarray(labels, dtype=np.float64) if self.regression else
                           list(labels), **self._row_weights(labels))  # fmt: skip
+        log.end(f"{name} fitted on {x.shape[0]:,} rows")
         # kept Fortran-ordered (`coef.T` C-contiguous), the layout scores read (`_coef_t`);
         # `save` writes it in C order
         self.coef = np.atleast_2d(np.asarray(estimator.coef_, dtype=np.float32))

@@ -196,10 +196,11 @@ class LinearRecipe(ClassifierRecipe):
             # max_rows) draws its rows apart from the train-only one's, so it fits alone
             self.linear, refit = LinearModel.fit_nested(
                 settings, [*train.texts, *valid.texts], [*y_train, *y_valid],
-                len(train.texts), note=self.log,
+                len(train.texts), note=self.log, progress=self.linear_progress(),
             )  # fmt: skip
         else:
-            self.linear.fit(list(train.texts), y_train, note=self.log)
+            self.linear.fit(list(train.texts), y_train, note=self.log,
+                            progress=self.linear_progress())  # fmt: skip
         row: dict[str, Any] = {"epoch": 1}
         self.valid_result: Any = None
         if len(valid.texts):
@@ -216,7 +217,8 @@ class LinearRecipe(ClassifierRecipe):
                 said = f"Valid accuracy {100 * self.valid_result.accuracy:.2f}%"
             self.log(f"{said} (fitted on train only); refitting on train + valid")
             self.linear = refit if refit is not None else LinearModel(self.linear_settings).fit(
-                [*train.texts, *valid.texts], [*y_train, *y_valid], note=self.log
+                [*train.texts, *valid.texts], [*y_train, *y_valid], note=self.log,
+                progress=self.linear_progress(),
             )
         self.state = TrainState(epoch=1, best_epoch=1, history=[row], finished=True)
         return self.state

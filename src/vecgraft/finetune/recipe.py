@@ -792,8 +792,19 @@ class ClassifierRecipe:
         train = self._split("train")
         return fu.fit_linear(
             train.texts, self.targets["train"], self._linear_tokenizer(), self.regression,
-            self.linear_class_weight(), self.linear_options,
+            self.linear_class_weight(), self.linear_options, self.linear_progress(),
         )  # fmt: skip
+
+    def linear_progress(self) -> Any:
+        """Where a linear fit says how far it got: the run's log (`FitProgress`).
+
+        Its stages once it has run long, and a line every `PROGRESS_NOTE_SECONDS` as an
+        epoch says one (a fused fit of 200k texts was minutes of silence after the
+        network's lines); `--no-progress` (progress False) drops the heartbeat.
+        """
+        from vecgraft.finetune.linear import FitProgress
+
+        return FitProgress(self.log, heartbeat=self.config.progress is not False)
 
     def linear_class_weight(self) -> Any:
         """`class_weight` as the fused linear half's scikit-learn fit takes it (ids as str)."""
@@ -912,12 +923,13 @@ class ClassifierRecipe:
         if len(valid.texts):
             held_out, linear = fu.fit_linear_nested(
                 train.texts, valid.texts, y, kind, self.regression, self.linear_class_weight(),
-                self.linear_options,
+                self.linear_options, self.linear_progress(),
             )
             outputs["valid"] = self._valid_pair(held_out)
         else:
             linear = fu.fit_linear(train.texts, y, kind, self.regression,
-                                   self.linear_class_weight(), self.linear_options)  # fmt: skip
+                                   self.linear_class_weight(), self.linear_options,
+                                   self.linear_progress())  # fmt: skip
         (weight, pool), how, tried = self._fusion_choice(outputs.get("valid"))
         self.fusion = fu.Fusion(linear, weight, n, pool)
         outputs["test"] = (self._network_outputs("test"), self._linear_outputs(linear, test.texts))

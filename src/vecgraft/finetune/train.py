@@ -22,6 +22,7 @@ from torch import nn
 from torch.torch_version import TorchVersion
 from tqdm.auto import tqdm
 
+from vecgraft._util.console import PROGRESS_NOTE_SECONDS
 from vecgraft._util.signals import interrupts_deferred
 from vecgraft.errors import CheckpointError, ConfigError, DataError
 from vecgraft.finetune.averaging import WeightAverage
@@ -933,8 +934,9 @@ class Trainer:
 
 
 # a saved optimizer state tensor whose all-zero rows are left out (`pack_zero_rows`)
-# seconds between the plain progress lines of an epoch when no bar is drawn
-EPOCH_NOTE_SECONDS = 60.0
+# seconds between the plain progress lines of an epoch when no bar is drawn (the linear
+# model's fit beats as often: `linear.HEARTBEAT_SECONDS`)
+EPOCH_NOTE_SECONDS = PROGRESS_NOTE_SECONDS
 
 
 class _EpochNote:
