@@ -9,10 +9,12 @@ regression for numeric labels).
 
 On large training sets the model is fitted on a seeded random sample of `max_rows` texts
 (150,000 by default; `None`: all). The fit's memory grows with the rows: its count and
-TF-IDF matrices and liblinear's copy of them took ~45 KiB a row for documents of 30-150
-words, a peak of 2.7 GiB at 50k rows, 13.3 GiB at 300k, so some 24 GiB at 560k (Yelp's,
-Amazon's or DBpedia's size); at 150,000 rows it is 7 GiB and 3-4 minutes
-(`benchmarks/scale_probe.py`). Smaller sets are fitted on every row, as before.
+TF-IDF matrices and liblinear's copy of them take ~32 KiB a row for documents of 30-150
+words (~45 KiB before `_stack` and `_packed_counts`), a peak of 2.0 GiB at 50k rows and
+5.1 GiB at 150,000, some 17 GiB at 560k (Yelp's, Amazon's or DBpedia's size); 150,000
+short reviews (MR's sentences) peak at 2.0 GiB. A fit of 150,000 rows takes 3-6 minutes
+(`benchmarks/scale_probe.py`), said stage by stage (`FitProgress`). Smaller sets are
+fitted on every row, as before.
 
 A fitted model is saved without pickle: the term lists and the classes as JSON, the idf
 weights (float64) and the coefficients (float32, half the size; scores move by ~1e-5) as
@@ -68,6 +70,8 @@ _REGRESSION_GUESS = r"The number of unique classes is greater than 50% of the nu
 MAX_CHARS = 1_000_000
 # the default `LinearConfig.max_rows`: fits above it use a random sample of this many texts
 MAX_ROWS = 150_000
+# entries `_stack` copies at a time (its index arrays: 8 MiB)
+_STACK_ENTRIES = 2**20
 # the most TF-IDF rows a `shared_features` block keeps, in bytes (the least recently used go)
 SHARED_FEATURE_BYTES = 256 * 2**20
 # a callable told what is being fitted (a run's log)
@@ -475,10 +479,51 @@ def _set_fitted(vectorizer: Any, vocabulary: dict[str, int], idf: np.ndarray) ->
 
 
 def _stack(blocks: list[Any]) -> Any:
-    """One CSR matrix [texts, features] from the vectorizers' blocks, word block first."""
-    from scipy.sparse import hstack
+    """One CSR matrix [texts, features] from the vectorizers' blocks, word block first.
 
-    return hstack(blocks, format="csr") if len(blocks) > 1 else blocks[0].tocsr()
+    The arrays of scipy's `hstack(blocks, format="csr")` (each row: the first block's
+    entries in their stored order, then the next block's, its columns shifted), copied
+    `_STACK_ENTRIES` entries at a time. Why not hstack: it concatenates the blocks' data and
+    indices before interleaving them, so each non-zero is held three times (36 bytes) for a
+    moment, the peak of a large fit; here twice. Same arrays, same order: the same norms and
+    SVM sums, bit for bit (with `_packed_counts`, the fused fit of 150,000 short reviews
+    peaked at 2.0 GiB rather than 2.6, of 150,000 documents at 5.1 rather than 7.0).
+    """
+    if len(blocks) == 1:
+        return blocks[0].tocsr()
+    from scipy.sparse import csr_matrix
+
+    blocks = [block.tocsr() for block in blocks]
+    rows = blocks[0].shape[0]
+    if any(block.shape[0] != rows for block in blocks):
+        raise ValueError(f"blocks of {[b.shape[0] for b in blocks]} rows cannot be stacked")
+    width = sum(block.shape[1] for block in blocks)
+    lengths = [np.diff(block.indptr) for block in blocks]
+    entries = int(sum(int(block.indptr[-1]) for block in blocks))
+    small = max(width - 1, entries) <= np.iinfo(np.int32).max
+    index = np.dtype(np.int32 if small else np.int64)
+    indptr = np.zeros(rows + 1, dtype=index)
+    np.cumsum(sum(lengths), out=indptr[1:])
+    data = np.empty(entries, dtype=np.result_type(*(block.data for block in blocks)))
+    indices = np.empty(entries, dtype=index)
+    placed = indptr[:-1].astype(np.int64)  # where each row's next entries go
+    shift = 0
+    for block, length in zip(blocks, lengths, strict=True):
+        starts = block.indptr.astype(np.int64)
+        start = 0
+        while start < rows:
+            stop = int(np.searchsorted(starts, starts[start] + _STACK_ENTRIES, side="right")) - 1
+            stop = min(max(stop, start + 1), rows)
+            lo, hi = starts[start], starts[stop]
+            # each entry's place: its row's next place plus its rank within the row
+            at = np.repeat(placed[start:stop] - starts[start:stop], length[start:stop])
+            at += np.arange(lo, hi)
+            data[at] = block.data[lo:hi]
+            indices[at] = block.indices[lo:hi].astype(index) + shift
+            start = stop
+        placed += length
+        shift += block.shape[1]
+    return csr_matrix((data, indices, indptr), shape=(rows, width))
 
 
 def _stack_dropping(blocks: list[Any]) -> Any:
@@ -496,6 +541,51 @@ def _counting(name: str, rows: int) -> str:
 def _counted(name: str, rows: int, terms: int) -> str:
     """What a vectorizer's stage did, as its line says it."""
     return f"{name} n-grams of {rows:,} texts: {terms:,} terms"
+
+
+def _columns_of_rows(counts: Any, first: int) -> np.ndarray:
+    """The sorted columns that `counts[:first]` (CSR) has, without copying those rows."""
+    end = counts.indptr[first]
+    return np.flatnonzero(np.bincount(counts.indices[:end], minlength=counts.shape[1]))
+
+
+def _head_columns(counts: Any, first: int, seen: np.ndarray) -> Any:
+    """`counts[:first][:, seen]` (CSR), the same arrays, without `counts[:first]` between.
+
+    `seen` is sorted and holds every column of those rows (`_columns_of_rows`): each entry
+    keeps its place in its row (the order in which the TF-IDF norm and the SVM sum), its
+    column renumbered, as scikit-learn's column selection does. Why: the two copies of the
+    rows held the counts three times over for a moment (50k short texts: 120 MiB).
+    """
+    from scipy.sparse import csr_matrix
+
+    end = counts.indptr[first]
+    column = np.zeros(counts.shape[1], dtype=counts.indices.dtype)
+    column[seen] = np.arange(len(seen), dtype=counts.indices.dtype)
+    return csr_matrix(
+        (counts.data[:end].copy(), column[counts.indices[:end]], counts.indptr[: first + 1].copy()),
+        shape=(first, len(seen)),
+    )
+
+
+def _packed_counts(counts: Any) -> Any:
+    """`counts` (CSR) with its data as the smallest unsigned integers that hold them exactly.
+
+    In place. The n-gram counts are whole numbers, mostly 1: a byte rather than a float64
+    each while they wait (`fit_nested`). Counts that are not whole (or not small) are kept.
+    """
+    data = counts.data
+    if data.dtype == np.float64 and data.size and data.min() >= 0 and data.max() < 2**32:
+        packed = data.astype(np.min_scalar_type(int(data.max())))
+        if np.array_equal(packed, data):
+            counts.data = packed
+    return counts
+
+
+def _float_counts(counts: Any) -> Any:
+    """`_packed_counts`'s counts as float64 again, in place: the same numbers, exactly."""
+    counts.data = counts.data.astype(np.float64, copy=False)
+    return counts
 
 
 def _nbytes(rows: Any) -> int:
@@ -664,6 +754,12 @@ class LinearModel:
         More than `config.max_rows` texts: both fits use one random sample of that many,
         drawn from `texts[:first]` and from the rest in proportion (`sample_rows` of all
         the rows), so the first model still sees none of the last texts.
+
+        Memory: while the first model is fitted, the counts of all texts wait as integers
+        of the fewest bytes that hold them (`_packed_counts`: 5 bytes a non-zero rather
+        than the TF-IDF's 12), and become the second model's TF-IDF rows after it (the
+        same numbers: the same coefficients). With `_stack`: 50k short reviews peaked at
+        989 MiB rather than 1,196 (the whole process), 150,000 at 2.0 GiB rather than 2.6.
         """
         _check_labels(texts, labels)
         if not 0 < first <= len(texts):
@@ -680,27 +776,32 @@ class LinearModel:
             log.begin(_counting(full.vectorizers[0][0], rows))
             texts = full._read(texts)
             small_blocks: list[Any] = []
-            full_blocks: list[Any] = []
+            waiting: list[tuple[Any, dict[str, int], Any]] = []  # the full model's counts
             for index, ((name, vec_small), (_, vec_full)) in enumerate(
                 zip(small.vectorizers, full.vectorizers, strict=True)
             ):
                 if index:
                     log.begin(_counting(name, rows))
                 counts, vocabulary = _counts(vec_full, texts)
-                head = counts[:first]
-                seen = np.flatnonzero(head.getnnz(axis=0))  # columns the first texts have
+                seen = _columns_of_rows(counts, first)
                 terms = _terms(vocabulary)
+                head = _head_columns(counts, first, seen)
                 small_blocks.append(
-                    _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head[:, seen])
+                    _fit_tfidf(vec_small, {terms[c]: i for i, c in enumerate(seen)}, head)
                 )
-                full_blocks.append(_fit_tfidf(vec_full, vocabulary, counts))
+                waiting.append((vec_full, vocabulary, _packed_counts(counts)))
                 log.end(_counted(name, rows, len(vocabulary)))
-                # the counts and term map (the last vectorizer's, the largest; each vectorizer
-                # keeps its own copy of the map) would otherwise live through both fits
+                # the counts and term map (the last vectorizer's, the largest) would
+                # otherwise live through both fits
                 del counts, head, terms, vocabulary
             # each model's blocks go once stacked: the small model's are not kept through the
             # full fit (fit on 20k English texts: peak 834 -> 744 MiB, the same coefficients)
             small._fit_matrix(_stack_dropping(small_blocks), list(labels)[:first], log)
+            full_blocks = []
+            while waiting:  # each vectorizer's counts go as its TF-IDF rows come
+                vec_full, vocabulary, counts = waiting.pop(0)
+                full_blocks.append(_fit_tfidf(vec_full, vocabulary, _float_counts(counts)))
+                del vocabulary, counts
             full._fit_matrix(_stack_dropping(full_blocks), labels, log)
         return small, full
 
