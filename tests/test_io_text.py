@@ -266,6 +266,44 @@ def test_duplicates_keep_first(tmp_path):
     assert v.metadata["duplicates"] == 1
 
 
+def _repeated_word_file(tmp_path: Path, name: str, head: bytes = b"") -> Path:
+    """A file whose word 'dupword' is on lines 6 and 151 (after `head`'s lines), with a
+    blank line, a row of the word 'dupword x' (inner space) and CRLF line ends on the way."""
+    rows = [f"w{i} {i} 1".encode() for i in range(150)]
+    rows[5] = b"dupword 1 2"
+    rows[20] = b""  # a blank line: counted as a line, not a row
+    rows[40] = b"dupword x 5 6"  # not the word: 'dupword x'
+    rows[60] += b"\r"
+    rows.append(b"dupword 3 4")
+    data = head + b"\n".join(rows) + b"\n"
+    if name.endswith(".gz"):
+        data = gzip.compress(data)
+    return write(tmp_path, data, name)
+
+
+@pytest.mark.parametrize("name", ["dup.txt", "dup.txt.gz"])
+def test_a_duplicate_word_is_named_with_its_lines(tmp_path, monkeypatch, name):
+    # "1 duplicate words (first: 'dupword')" left a user searching a 400,000-line file:
+    # the first duplicate's two lines are named, wherever the chunks were cut
+    monkeypatch.setattr(_textparse, "CHUNK_BYTES", 64)
+    path = _repeated_word_file(tmp_path, name)
+    said = rf"{name}: 1 duplicate words \(first: 'dupword' at lines 6 and 151\); kept the first"
+    with pytest.warns(UserWarning, match=said):
+        v = read_glove(path)
+    assert v["dupword"].tolist() == [1, 2] and v.metadata["duplicates"] == 1
+    # line numbers of the file, a header line and a skipped bad row counted
+    path = _repeated_word_file(tmp_path, "h.vec", head=b"151 2\nbad 1\n")
+    with pytest.warns(UserWarning, match=r"'dupword' at lines 8 and 153\)"):
+        read_w2v(path, bad_rows="skip")
+
+
+def test_a_duplicate_word_read_with_replaced_bytes_is_named_without_lines(tmp_path):
+    # its bytes are not in the file as read: the word alone, as before
+    path = write(tmp_path, b"caf\xe9 1 2 3\n" + ROWS + b"caf\xe9 4 5 6\n")
+    with pytest.warns(UserWarning, match="1 duplicate words \\(first: 'caf\ufffd'\\); kept"):
+        read_glove(path, unicode_errors="replace")
+
+
 @pytest.mark.parametrize(("bad", "found"), [(b"x 1 2\n", 2), (b"x 1 2 3 4\n", 4), (b"x\n", 0)])
 def test_ragged_rows(tmp_path, bad, found):
     path = write(tmp_path, ROWS + bad + b"y 1 1 1\n")
@@ -486,7 +524,8 @@ def test_many_duplicates_across_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(_textparse, "CHUNK_BYTES", 16)
     data = b"a 1\nb 2\na 3\nc 4\nb 5\na 6\n"
     # named as the binary readers name them (the text reader gave only the count)
-    with pytest.warns(UserWarning, match=r"3 duplicate words \(first: 'a'\); kept the first"):
+    said = r"3 duplicate words \(first: 'a' at lines 1 and 3\); kept the first"
+    with pytest.warns(UserWarning, match=said):
         v = read_glove(write(tmp_path, data))
     assert v.words == ["a", "b", "c"] and v.matrix[:, 0].tolist() == [1, 2, 4]
     assert v.metadata["duplicates"] == 3

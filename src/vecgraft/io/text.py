@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import lzma
+import re
 import warnings
 import zipfile
 import zlib
@@ -44,6 +45,7 @@ from vecgraft.io._limits import (
     row_guard,
 )
 from vecgraft.io._rows import _EXAMPLES, progress_bar, warn_unicode
+from vecgraft.io._textlayout import stray_bom
 from vecgraft.io._textparse import (
     BOM,
     FastParser,
@@ -117,7 +119,7 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         matrix,
         source,
         options,
-        layout.header_count,
+        layout,
         stats,
         name,
         complete=not stopped_early and options.limit is None and keep is None,
@@ -230,7 +232,7 @@ def _finish(
     matrix: np.ndarray,
     source: Source,
     options: LoadOptions,
-    header_count: int | None,
+    layout: Layout,
     stats: Stats,
     name: str,
     *,
@@ -238,8 +240,9 @@ def _finish(
 ) -> Vectors:
     """Drop duplicates, check the header count, and record the load facts."""
     path = source.path
+    header_count = layout.header_count
     _check_rows(words, stats, options, header_count, path, complete=complete)
-    words, matrix, duplicates, examples = _drop_duplicates(words, matrix, path)
+    words, matrix, duplicates, examples = _drop_duplicates(words, matrix, source, layout, options)
     metadata: dict[str, Any] = {
         "format": name,
         "dim": int(matrix.shape[1]),
@@ -300,11 +303,12 @@ def _check_rows(
 
 
 def _drop_duplicates(
-    words: list[str], matrix: np.ndarray, path: Path
+    words: list[str], matrix: np.ndarray, source: Source, layout: Layout, options: LoadOptions
 ) -> tuple[list[str], np.ndarray, int, list[str]]:
     """(words, matrix, duplicates dropped, the first few dropped words).
 
-    A repeated word keeps its first row, with a warning.
+    A repeated word keeps its first row, with a warning naming the first one's two lines
+    (`_lines_of`: the file is read again only then; a load without duplicates pays nothing).
     """
     keep = first_occurrences(words)
     if keep is None:
@@ -313,13 +317,75 @@ def _drop_duplicates(
     dropped = np.ones(len(words), dtype=bool)
     dropped[keep] = False
     examples = [words[i] for i in np.flatnonzero(dropped)[:_EXAMPLES].tolist()]
+    lines = _lines_of(examples[0], source, layout, options)
+    where = f" at lines {lines[0]} and {lines[1]}" if len(lines) == 2 else ""
     # worded as the binary readers' warning (`_rows.select_rows`): the word, not just a count
     warnings.warn(
-        f"{path}: {duplicates} duplicate words (first: {examples[0]!r}); "
+        f"{source.path}: {duplicates} duplicate words (first: {examples[0]!r}{where}); "
         "kept the first row of each",
         stacklevel=caller_stacklevel(),
     )
     return [words[i] for i in keep.tolist()], matrix[keep], duplicates, examples
+
+
+def _lines_of(word: str, source: Source, layout: Layout, options: LoadOptions) -> list[int]:
+    """The file's first two lines whose row is `word`'s (fewer when not found).
+
+    Why: "1 duplicate words (first: 'dupword')" left a user searching a file of 400,000
+    lines. The rows' lines are not kept by the fast parser (its speed is the loader's), so
+    the file is read again, up to the second row, only when a word repeats. A row is read
+    as the careful parser reads it: the line's last `dim` fields are its values, the rest
+    its word ('new york 0.1 ...' is not 'new'). A word whose bytes were replaced on reading
+    (`unicode_errors`) is not in the file as such: no lines, and the warning says none.
+    """
+    key = word.encode("utf-8", "surrogatepass") + b" "
+    found: list[int] = []
+    try:
+        with _decompression_errors(source), source.open() as stream:
+            for chunk in iter_chunks(
+                stream, skip=layout.data_offset, first_line=layout.first_line,
+                path=source.path, max_line=max_line_bytes(layout.dim, options),
+            ):  # fmt: skip
+                found += _rows_of(key, chunk.data, chunk.first_line, layout.dim)
+                if len(found) >= 2:
+                    return found[:2]
+    except (OSError, FormatError):  # the file changed since: the warning without its lines
+        return []
+    return found
+
+
+def _rows_of(key: bytes, data: bytes | bytearray, first_line: int, dim: int) -> list[int]:
+    """The lines in `data` (whole lines from line `first_line`) holding a row of word `key`.
+
+    `key` is the word's bytes and a space; a line may start with a stray BOM (`strip_bom`).
+    """
+    lines: list[int] = []
+    counted, newlines = 0, 0  # newlines in data[:counted]
+    for start in _line_starts(data, key):
+        end = data.find(b"\n", start)
+        line = bytes(data[start : len(data) if end < 0 else end]).rstrip()
+        if stray_bom(line):
+            line = line[len(BOM) :]
+        parts = line.split(b" ")
+        if value_count(parts, dim) != dim or b" ".join(parts[:-dim]) + b" " != key:
+            continue
+        newlines += data.count(b"\n", counted, start)
+        counted = start
+        lines.append(first_line + newlines)
+    return lines
+
+
+def _line_starts(data: bytes | bytearray, key: bytes) -> Iterator[int]:
+    """Where the lines of `data` that start with `key` (or a BOM and `key`) start, in order.
+
+    One regular expression pass (a line break, a BOM or not, the key): 0.08 s over GloVe 6B
+    50d's 171 MB, where `find` took 0.14 s a pattern.
+    """
+    if data.startswith(key) or data.startswith(BOM + key):
+        yield 0
+    pattern = b"\n(?:" + re.escape(BOM) + b")?" + re.escape(key)
+    for found in re.finditer(pattern, data):
+        yield found.start() + 1
 
 
 # -- sniffing -----------------------------------------------------------------------------------
