@@ -483,6 +483,23 @@ def test_cli_hint_names_the_flag(not_vectors: Path, capsys: pytest.CaptureFixtur
     assert "format=" not in err
 
 
+def test_cli_names_the_flags_that_read_a_first_line_longer_than_detection_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "glove: no line break in the first bytes: not a text vector file" of a 100,000-char
+    # first word; --format glove alone then failed on the line's length
+    path = tmp_path / "long.txt"
+    values = " ".join(["0.5"] * 50)
+    path.write_text("x" * 100_000 + f" {values}\n" + f"w {values}\n")
+    assert main(["info", str(path), "--no-cache"]) == 1
+    err = capsys.readouterr().err.rstrip()
+    assert "glove: line 1 is 100,200 bytes long, more than the 65,536 bytes detection reads" in err
+    assert err.endswith("; to read it as GloVe text, pass --format glove and "
+                        "--max-line-bytes 100200")  # fmt: skip
+    assert main(["info", str(path), "--no-cache", "--format", "glove",
+                 "--max-line-bytes", "100200"]) == 0  # fmt: skip
+
+
 def test_cli_without_the_flag_drops_the_hint(
     not_vectors: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -730,6 +730,44 @@ def test_detection_gives_word2vec_text_its_own_error_when_the_header_disagrees(t
         vecgraft.load(path, cache=False)
 
 
+def _long_first_row(tmp_path: Path, word_chars: int, name: str = "long.txt") -> tuple[Path, int]:
+    """A GloVe file whose first word is `word_chars` long (and its line's length in bytes)."""
+    values = " ".join(["0.5"] * 50)
+    first = "x" * word_chars + " " + values
+    rows = "".join(f"w{i} {values}\n" for i in range(5))
+    data = (first + "\n" + rows).encode()
+    path = write(tmp_path, gzip.compress(data) if name.endswith(".gz") else data, name)
+    return path, len(first)
+
+
+@pytest.mark.parametrize("name", ["long.txt", "long.txt.gz"])
+def test_a_first_line_longer_than_detection_reads_says_so_and_how_to_load_it(tmp_path, name):
+    # a 100,000-character first word: detection said "glove: no line break in the first
+    # bytes: not a text vector file", while format="glove" named the line and the option
+    path, length = _long_first_row(tmp_path, 100_000, name)
+    with pytest.raises(DetectionError) as caught:
+        vecgraft.load(path, cache=False)
+    said = str(caught.value)
+    assert (f"glove: line 1 is {length:,} bytes long, more than the 65,536 bytes detection "
+            "reads)") in said  # fmt: skip
+    assert said.endswith(f"; to read it as GloVe text, pass format='glove' and "
+                         f"max_line_bytes={length}")  # fmt: skip
+    v = vecgraft.load(path, cache=False, format="glove", max_line_bytes=length)
+    assert len(v) == 6 and v.words[0] == "x" * 100_000
+
+
+def test_a_first_line_longer_than_the_readers_head_loads_with_max_line_bytes(tmp_path):
+    # the layout was read from the first MiB whatever max_line_bytes allowed: "no line
+    # break in the first bytes: not a text vector file" of a 2 MB first line
+    path, length = _long_first_row(tmp_path, 2_000_000)
+    with pytest.raises(FormatError, match=r"long\.txt:1: line 1 is longer than the 1,048,576 "
+                       r"bytes read to find the file's layout; pass max_line_bytes=N \(N: that "
+                       r"line's length in bytes or more\) to read it$"):
+        vecgraft.load(path, cache=False, format="glove")
+    v = vecgraft.load(path, cache=False, format="glove", max_line_bytes=length)
+    assert len(v) == 6 and len(v.words[0]) == 2_000_000
+
+
 def test_a_file_separated_by_non_ascii_spaces_is_named_as_such(tmp_path):
     path = tmp_path / "v.txt"
     path.write_text("the\xa00.1\xa00.2\nof\xa00.3\xa00.4\n", encoding="utf-8")

@@ -176,7 +176,7 @@ def probe_layout(
             (`_check_joined`) to the reader's error.
     """
     offset = len(BOM) if head.startswith(BOM) else 0
-    lines = _head_lines(head[offset:], path, complete=complete)
+    lines = _head_lines(head[offset:], path, complete=complete, read=len(head))
     header_count: int | None = None
     header_dim: int | None = None
     first_line = 1
@@ -207,15 +207,32 @@ def probe_layout(
     return Layout(dim, header_count, offset, first_line, trailing)
 
 
-def _head_lines(head: bytes, path: Any, *, complete: bool) -> list[bytes]:
-    """The head's whole lines (a cut-off last line dropped); no non-blank line is an error."""
+# how to read a file whose first line is longer than the bytes looked at (its rows' limit)
+LONG_LINE_HINT = Hint("; pass {} (N: that line's length in bytes or more) to read it",
+                      Opt("max_line_bytes", "N", "N"))  # fmt: skip
+
+
+def _head_lines(head: bytes, path: Any, *, complete: bool, read: int) -> list[bytes]:
+    """The head's whole lines (a cut-off last line dropped); no non-blank line is an error.
+
+    A head of `read` bytes whose only non-blank line is cut off is a line longer than it,
+    unless it holds NUL bytes (binary data): said so, with the option that reads such a
+    line. Why: "no line break in the first bytes: not a text vector file" of a 2 MB word.
+    """
     lines = head.split(b"\n")
     if not complete:
         lines = lines[:-1]  # the last line may be cut off
     if not any(line.strip() for line in lines):
         if complete:
             raise FormatError("empty file: no header and no vector rows", path=path)
-        raise FormatError("no line break in the first bytes: not a text vector file", path=path)
+        if b"\x00" in head:
+            raise FormatError("no line break in the first bytes: not a text vector file",
+                              path=path)  # fmt: skip
+        line = len(lines) + 1
+        raise FormatError(
+            f"line {line} is longer than the {read:,} bytes read to find the file's layout",
+            path=path, line=line, hint=LONG_LINE_HINT,
+        )  # fmt: skip
     return lines
 
 

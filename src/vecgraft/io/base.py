@@ -299,6 +299,23 @@ class LoadOptions:
         return cached
 
 
+class Rejection(str):
+    """A sniffer's reason that knows how to read the file as that format anyway (`hint`).
+
+    Detection offers its hint in place of "pass format=... to force one": a GloVe file
+    whose first line is longer than detection reads needs `max_line_bytes` too, which
+    forcing the format alone does not give.
+    """
+
+    hint: Hint
+
+    def __new__(cls, reason: str, hint: Hint) -> Rejection:
+        """The reason `reason`, readable as any string, carrying `hint`."""
+        made = super().__new__(cls, reason)
+        made.hint = hint
+        return made
+
+
 Sniffer = Callable[[Source, bytes], "str | None"]
 Misfit = Callable[[Source, bytes], "FormatError | None"]
 Reader = Callable[[Source, LoadOptions], Vectors]
@@ -336,7 +353,8 @@ class Format:
 
     Attributes:
         name: the value of `format=` and `--to` (e.g. "glove", "word2vec", "word2vec-bin").
-        sniff: (source, first bytes) -> None if the content fits, else why it does not.
+        sniff: (source, first bytes) -> None if the content fits, else why it does not
+            (a `Rejection` when it knows how to read the file anyway).
         read: parse the source under the options into a `Vectors`.
         write: write a `Vectors` to a path (atomically), or None for read-only formats.
         extensions: file-name endings that hint at this format (a hint only).

@@ -18,7 +18,7 @@ from vecgraft._util.folderlock import writer_holds
 from vecgraft._util.jsonfile import RECORD_LIMIT, read_json_file
 from vecgraft._util.processes import pid_alive
 from vecgraft.errors import DetectionError, FormatError, Hint, Opt
-from vecgraft.io.base import Format, Source
+from vecgraft.io.base import Format, Rejection, Source
 from vecgraft.io.hf_checkpoint import PICKLE, SAFETENSORS, SAFETENSORS_INDEX
 from vecgraft.io.model2vec import is_static_model, static_model_refusal
 
@@ -59,10 +59,12 @@ def detect(source: Source, head: bytes, formats: Iterable[Format]) -> Format:
             f"cannot detect the vector format of this folder: {empty} (tried {tried})",
             path=source.path,
         )
+    # a format that knows how to read the content anyway says so (`Rejection`)
+    known = [reason.hint for _, reason in rejected if isinstance(reason, Rejection)]
     raise DetectionError(
         f"cannot detect the vector format of this {what} (tried {tried})",
         path=source.path,
-        hint=Hint("; pass {} to force one", Opt("format", "...", "FORMAT")),
+        hint=known[0] if known else Hint("; pass {} to force one", Opt("format", "...", "FORMAT")),
     )
 
 

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 
 from vecgraft._util.atomic import atomic_write
 from vecgraft._util.stack import caller_stacklevel
-from vecgraft.errors import FormatError
+from vecgraft.errors import FormatError, Hint, Opt
 from vecgraft.io import _textparse
 from vecgraft.io._limits import (
     check_header_claim,
@@ -70,6 +70,7 @@ from vecgraft.io._textparse import (
 from vecgraft.io.base import (
     Format,
     LoadOptions,
+    Rejection,
     Source,
     compressed,
     output_compression,
@@ -100,10 +101,13 @@ def read_text(source: Source, options: LoadOptions, *, header: bool, name: str) 
         FormatError: naming the file and line for any malformed input the policies reject.
     """
     path = source.path
+    # the layout is read from whole lines: a first line `max_line_bytes` allows is read whole
+    head_bytes = max(_HEAD_BYTES, (options.max_line_bytes or 0) + 2)
     with _decompression_errors(source):
-        head = source.head(_HEAD_BYTES)
-    head = lone_cr_to_lf_bytes(head, final=len(head) < _HEAD_BYTES)
-    layout = probe_layout(head, header=header, path=path, complete=len(head) < _HEAD_BYTES)
+        head = source.head(head_bytes)
+    complete = len(head) < head_bytes
+    head = lone_cr_to_lf_bytes(head, final=complete)
+    layout = probe_layout(head, header=header, path=path, complete=complete)
     mem_budget = memory_budget(options)
     if header and layout.header_count and options.vocab is None and source.compression is None:
         check_header_claim(path, layout.header_count, layout.dim, options, mem_budget)
@@ -445,7 +449,49 @@ def _word2vec_misfit(source: Source, head: bytes) -> FormatError | None:
 
 
 def _sniff_glove(source: Source, head: bytes) -> str | None:
-    return _sniff(head, header=False)
+    return _long_first_line(source, head) or _sniff(head, header=False)
+
+
+# how far detection looks for the end of a first line longer than its head (`_long_first_line`)
+_LONG_LINE_SEARCH = 16 << 20
+
+
+def _long_first_line(source: Source, head: bytes) -> Rejection | None:
+    """Why detection cannot read a first line longer than its head, and how to load it.
+
+    Why: a 100,000-character word on line 1 was "glove: no line break in the first bytes:
+    not a text vector file", while `format='glove'` named the line and `max_line_bytes`.
+    Only a full head of text without a line break; the line's end is looked for up to
+    `_LONG_LINE_SEARCH` bytes, so that the option's value can be given.
+    """
+    if len(head) < _SNIFF_HEAD or b"\x00" in head:
+        return None
+    if b"\n" in lone_cr_to_lf_bytes(head, final=False):
+        return None
+    length = _first_line_length(source)
+    to_read = "; to read it as GloVe text, pass {} and {}"
+    if length is None:
+        return Rejection(
+            f"line 1 is longer than {_LONG_LINE_SEARCH:,} bytes (no line break in them)",
+            Hint(to_read + " (N: that line's length in bytes or more)",
+                 Opt("format", "'glove'", "glove"), Opt("max_line_bytes", "N", "N")),
+        )  # fmt: skip
+    return Rejection(
+        f"line 1 is {length:,} bytes long, more than the {len(head):,} bytes detection reads",
+        Hint(to_read, Opt("format", "'glove'", "glove"),
+             Opt("max_line_bytes", str(length), str(length))),
+    )  # fmt: skip
+
+
+def _first_line_length(source: Source) -> int | None:
+    """Bytes in line 1 (after a BOM, before its line break), None past `_LONG_LINE_SEARCH`."""
+    head = source.head(_LONG_LINE_SEARCH + len(BOM) + 1)
+    head = lone_cr_to_lf_bytes(head, final=len(head) <= _LONG_LINE_SEARCH)
+    body = head.removeprefix(BOM)
+    end = body.find(b"\n")
+    if end < 0:
+        return len(body) if len(body) <= _LONG_LINE_SEARCH else None
+    return end
 
 
 def _sniff_word2vec(source: Source, head: bytes) -> str | None:
