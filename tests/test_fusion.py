@@ -137,6 +137,18 @@ def _slow_linear_svm(monkeypatch, seconds: float) -> None:
     monkeypatch.setattr(LinearSVC, "fit", slow)
 
 
+# the stage lines of a nested fit (the training texts first, then all): numbers as N
+NESTED_FIT_STAGES = [
+    "Linear fit: word n-grams of N texts: N terms (Ns)",
+    "Linear fit: char n-grams of N texts: N terms (Ns)",
+    "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
+    "Linear fit: LinearSVC fitted on N rows (Ns)",
+    "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
+    "Linear fit: LinearSVC fitted on N rows (Ns)",
+    "Linear fit: done in Ns",
+]
+
+
 @pytest.mark.parametrize("progress", [None, False])
 def test_a_long_linear_fit_says_its_stages_in_the_runs_log(tmp_path, monkeypatch, progress):
     # 200k training texts: after the network's epochs (a line a minute), the fused linear
@@ -153,15 +165,7 @@ def test_a_long_linear_fit_says_its_stages_in_the_runs_log(tmp_path, monkeypatch
     said = lines[lines.index(next(x for x in lines if x.startswith("Fitting the TF-IDF"))):]
     stages = [re.sub(r"[\d,]+", "N", x) for x in said
               if x.startswith(("Linear fit: ", "Fitting LinearSVC")) and " still " not in x]
-    assert stages == [
-        "Linear fit: word n-grams of N texts: N terms (Ns)",
-        "Linear fit: char n-grams of N texts: N terms (Ns)",
-        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
-        "Linear fit: LinearSVC fitted on N rows (Ns)",
-        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
-        "Linear fit: LinearSVC fitted on N rows (Ns)",
-        "Linear fit: done in Ns",
-    ]
+    assert stages == NESTED_FIT_STAGES
     beats = [x for x in said if x.startswith("Linear fit: still fitting LinearSVC on ")]
     assert bool(beats) is (progress is None)
     # --model linear says them too, the matrix's size once (its note, said before)
@@ -171,15 +175,7 @@ def test_a_long_linear_fit_says_its_stages_in_the_runs_log(tmp_path, monkeypatch
              log=lines.append)  # fmt: skip
     stages = [re.sub(r"[\d,]+", "N", x) for x in lines
               if x.startswith(("Linear fit: ", "Fitting LinearSVC"))]
-    assert stages == [
-        "Linear fit: word n-grams of N texts: N terms (Ns)",
-        "Linear fit: char n-grams of N texts: N terms (Ns)",
-        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
-        "Linear fit: LinearSVC fitted on N rows (Ns)",
-        "Fitting LinearSVC on N rows x N TF-IDF features (N classes)",
-        "Linear fit: LinearSVC fitted on N rows (Ns)",
-        "Linear fit: done in Ns",
-    ]
+    assert stages == NESTED_FIT_STAGES
 
 
 def test_a_fused_run_saves_both_models_and_reloads_to_the_same_predictions(tmp_path):
