@@ -377,7 +377,7 @@ def share_linear_fits(folder: Path) -> None:
     import hashlib
 
     from vecgraft.finetune import fusion
-    from vecgraft.finetune.linear import LinearModel
+    from vecgraft.finetune.linear import FitProgress, LinearModel
 
     fit = getattr(fusion.fit_linear_nested, "__wrapped__", fusion.fit_linear_nested)
     folder.mkdir(parents=True, exist_ok=True)
@@ -390,6 +390,8 @@ def share_linear_fits(folder: Path) -> None:
         """
         if value is None or isinstance(value, str | bool | int | float):
             return value
+        if isinstance(value, FitProgress):  # where the fit's stage lines go: not the fit
+            return None
         if isinstance(value, dict):
             return {str(k): value[k] for k in sorted(value)}
         return [v if isinstance(v, str) else float(v) for v in value]
